@@ -1,0 +1,1 @@
+//! The sans-IO client sync engine (filled in by the engine work).

@@ -1,0 +1,35 @@
+//! # cartsync-core
+//!
+//! The platform-free heart of cartsync, shared by the browser SDK and the
+//! server: the cart model, commands and their validation, the authority's
+//! batch decision, the merge and rebase rules, protocol v1 and the sans-IO
+//! client sync engine. No wasm, async runtime, database, clock or RNG in
+//! here: those come in through [`Clock`], [`Random`] and [`IdSource`], and
+//! the engine takes events and returns actions.
+
+pub mod apply;
+pub mod authority;
+pub mod command;
+pub mod engine;
+pub mod error;
+pub mod limits;
+pub mod merge;
+pub mod model;
+pub mod money;
+pub mod protocol;
+pub mod rebase;
+pub mod seams;
+
+pub use apply::{apply, apply_in_place, normalize_coupon, validate};
+pub use authority::{
+    decide_batch, replay, AppliedEvent, BatchDecision, CommandCheck, Conflict, IdempotencyLog, IdempotencyRecord,
+    MutationResult, MutationStatus,
+};
+pub use command::{Command, Mutation};
+pub use error::{CartError, ErrorBody};
+pub use limits::Limits;
+pub use merge::{merge, LineRef, MergeReport, SummedLine};
+pub use model::{Cart, Coupon, CouponState, Line, MutationId, Options, Sku};
+pub use money::{Money, Totals};
+pub use rebase::{rebase, Reconciliation};
+pub use seams::{Clock, IdSource, Random, SplitMix64};

@@ -1,0 +1,162 @@
+//! The cart as both sides store it: lines keyed by `(sku, options)`,
+//! coupons with a validation state, a shipping choice and a version.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A stock-keeping unit as the catalog names it. Validated by
+/// [`crate::Limits::check_sku`], not at deserialisation, so a bad SKU is a
+/// typed `invalid_sku` rejection instead of a parse failure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sku(pub String);
+
+impl Sku {
+    pub fn new(s: impl Into<String>) -> Self {
+        Sku(s.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The options that distinguish two lines of one SKU (size, colour,
+/// engraving...). A `BTreeMap` keeps them canonical: two maps with the same
+/// pairs compare, hash and serialise identically whatever order the client
+/// sent them in.
+pub type Options = BTreeMap<String, String>;
+
+/// A client-chosen mutation id (a UUID), stable for the mutation's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MutationId(pub uuid::Uuid);
+
+impl MutationId {
+    /// Builds an id from 16 random bytes, stamping the UUID v4 bits. The core
+    /// has no RNG: callers bring the bytes (see [`crate::IdSource`]).
+    pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
+        MutationId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+}
+
+impl fmt::Display for MutationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// One line of a cart. Its identity is `(sku, options)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub sku: Sku,
+    #[serde(default)]
+    pub options: Options,
+    pub quantity: u32,
+}
+
+impl Line {
+    pub fn same_key(&self, sku: &Sku, options: &Options) -> bool {
+        &self.sku == sku && &self.options == options
+    }
+}
+
+/// Where a coupon stands with pricing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponState {
+    /// Not yet validated by pricing (new, merged or rebased).
+    Pending,
+    /// Pricing accepted it for the cart as it is.
+    Applied,
+    /// Pricing refused it; `reason` says why.
+    Rejected,
+}
+
+/// A coupon code on a cart. `reason` is set exactly when `state` is
+/// `rejected` (wire form `{"code", "state", "reason"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coupon {
+    pub code: String,
+    pub state: CouponState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Coupon {
+    pub fn pending(code: impl Into<String>) -> Self {
+        Coupon {
+            code: code.into(),
+            state: CouponState::Pending,
+            reason: None,
+        }
+    }
+    pub fn applied(code: impl Into<String>) -> Self {
+        Coupon {
+            code: code.into(),
+            state: CouponState::Applied,
+            reason: None,
+        }
+    }
+    pub fn rejected(code: impl Into<String>, reason: impl Into<String>) -> Self {
+        Coupon {
+            code: code.into(),
+            state: CouponState::Rejected,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// A cart. `version` counts applied mutations; `updated_at` is milliseconds
+/// since the Unix epoch as the authority's clock saw the last change.
+///
+/// ```
+/// use cartsync_core::Cart;
+/// let cart = Cart::default();
+/// assert_eq!(cart.version, 0);
+/// assert!(cart.lines.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Cart {
+    pub version: u64,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<Line>,
+    #[serde(default)]
+    pub coupons: Vec<Coupon>,
+    #[serde(default)]
+    pub shipping_option: Option<String>,
+    #[serde(default)]
+    pub updated_at: u64,
+}
+
+impl Cart {
+    /// The line with this key, if the cart has one.
+    pub fn line(&self, sku: &Sku, options: &Options) -> Option<&Line> {
+        self.lines.iter().find(|l| l.same_key(sku, options))
+    }
+
+    pub(crate) fn line_mut(&mut self, sku: &Sku, options: &Options) -> Option<&mut Line> {
+        self.lines.iter_mut().find(|l| l.same_key(sku, options))
+    }
+
+    /// Total units over all lines.
+    pub fn total_quantity(&self) -> u64 {
+        self.lines.iter().map(|l| u64::from(l.quantity)).sum()
+    }
+
+    /// Same content, ignoring version and timestamp: what a shopper sees.
+    pub fn same_content(&self, other: &Cart) -> bool {
+        self.owner == other.owner
+            && self.lines == other.lines
+            && self.coupons == other.coupons
+            && self.shipping_option == other.shipping_option
+    }
+}

@@ -1,0 +1,58 @@
+//! Money as integer minor units plus an ISO 4217 currency code. Never floats.
+
+use serde::{Deserialize, Serialize};
+
+/// An amount of money: `amount` in minor units (cents for EUR/USD).
+///
+/// ```
+/// use cartsync_core::Money;
+/// let m = Money::new(1999, "EUR").times(3).unwrap();
+/// assert_eq!(m.amount, 5997);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: i64,
+    pub currency: String,
+}
+
+impl Money {
+    pub fn new(amount: i64, currency: &str) -> Self {
+        Money {
+            amount,
+            currency: currency.to_string(),
+        }
+    }
+
+    pub fn zero(currency: &str) -> Self {
+        Money::new(0, currency)
+    }
+
+    /// `self × n`, or `None` on overflow.
+    pub fn times(&self, n: u32) -> Option<Money> {
+        self.amount.checked_mul(i64::from(n)).map(|amount| Money {
+            amount,
+            currency: self.currency.clone(),
+        })
+    }
+
+    /// `self + other` in the same currency, or `None` on overflow or a
+    /// currency mismatch.
+    pub fn plus(&self, other: &Money) -> Option<Money> {
+        if self.currency != other.currency {
+            return None;
+        }
+        self.amount.checked_add(other.amount).map(|amount| Money {
+            amount,
+            currency: self.currency.clone(),
+        })
+    }
+}
+
+/// Cart totals as pricing estimates them. The order's totals are computed
+/// again at checkout from a revalidated snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub subtotal: Money,
+    pub discount: Money,
+    pub estimated_total: Money,
+}
