@@ -1,0 +1,33 @@
+# The two commands the README names: `make demo` (the main job) and
+# `make test` (every test). Both install what they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help setup demo test lint unit wasm-core deps-check
+
+help:
+	@echo "make demo   run the cartsync demo"
+	@echo "make test   run every check and test (what CI runs)"
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	cargo run --quiet -p cartsync-core --example demo
+
+test: setup lint unit wasm-core deps-check
+	@echo "make test: all checks passed"
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+unit:
+	cargo test --workspace --all-features
+
+# The core must build for the browser and stay free of platform crates.
+wasm-core:
+	cargo build -p cartsync-core --target wasm32-unknown-unknown --release
+
+deps-check:
+	@scripts/check-core-deps.sh
