@@ -3,8 +3,14 @@
 //! browser SDK puts on its `CartError` objects.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Everything that can go wrong with a cart command or a protocol exchange.
+///
+/// Serialises with its data, tagged by its code
+/// (`{"code": "quantity_out_of_range", "quantity": 0, "min": 1, "max": 999}`),
+/// so golden vectors and the browser binding can carry the whole value; the
+/// wire body a client receives is [`CartError::to_body`].
 ///
 /// ```
 /// use cartsync_core::CartError;
@@ -12,20 +18,30 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(e.code(), "quantity_out_of_range");
 /// ```
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum CartError {
     #[error("quantity {quantity} is outside {min}..={max}")]
     QuantityOutOfRange { quantity: i64, min: u32, max: u32 },
     #[error("sku {sku:?} must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
     InvalidSku { sku: String, max_len: usize },
     #[error("option {key:?} is invalid: {reason}")]
-    InvalidOption { key: String, reason: &'static str },
+    InvalidOption {
+        key: String,
+        /// Borrowed when the core builds it, owned when deserialised.
+        reason: Cow<'static, str>,
+    },
     #[error("a line may carry at most {max} options")]
     TooManyOptions { max: usize },
     #[error("a cart may hold at most {max} lines")]
     TooManyLines { max: usize },
     #[error("coupon code {code:?} must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
-    InvalidCouponCode { code: String, max_len: usize },
+    InvalidCouponCode {
+        /// `coupon` on the wire: `code` is the tag that names the error.
+        #[serde(rename = "coupon")]
+        code: String,
+        max_len: usize,
+    },
     #[error("a cart may carry at most {max} coupons")]
     TooManyCoupons { max: usize },
     #[error("shipping option {option:?} must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
@@ -135,5 +151,51 @@ mod tests {
         let sample = CartError::CartClosed;
         assert!(CartError::CODES.contains(&sample.code()));
         assert_eq!(sample.to_body().code, "cart_closed");
+    }
+
+    #[test]
+    fn serialises_tagged_by_code_and_round_trips() {
+        let e = CartError::InvalidOption {
+            key: "size".into(),
+            reason: Cow::Borrowed("the key is too long"),
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "invalid_option", "key": "size", "reason": "the key is too long"})
+        );
+        assert_eq!(serde_json::from_value::<CartError>(json).unwrap(), e);
+        let unit = serde_json::to_value(CartError::CartMerged).unwrap();
+        assert_eq!(unit, serde_json::json!({"code": "cart_merged"}));
+        assert_eq!(
+            serde_json::from_value::<CartError>(unit).unwrap(),
+            CartError::CartMerged
+        );
+    }
+
+    #[test]
+    fn serialised_code_matches_code() {
+        let samples = [
+            CartError::QuantityOutOfRange {
+                quantity: -1,
+                min: 1,
+                max: 999,
+            },
+            CartError::VersionConflict { expected: 1, found: 2 },
+            CartError::BadRequest { message: "x".into() },
+            CartError::CartNotFound,
+            CartError::InvalidCouponCode {
+                code: "SAVE 10".into(),
+                max_len: 32,
+            },
+        ];
+        for e in samples {
+            // A field named like the tag would be written twice; text keeps both.
+            let text = serde_json::to_string(&e).unwrap();
+            assert_eq!(text.matches("\"code\"").count(), 1, "{text}");
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(json["code"], e.code());
+            assert_eq!(serde_json::from_value::<CartError>(json).unwrap(), e);
+        }
     }
 }

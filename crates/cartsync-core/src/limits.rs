@@ -83,7 +83,7 @@ impl Limits {
             if let Some(reason) = reason {
                 return Err(CartError::InvalidOption {
                     key: truncate(key),
-                    reason,
+                    reason: reason.into(),
                 });
             }
         }
