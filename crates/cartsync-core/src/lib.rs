@@ -19,6 +19,8 @@ pub mod money;
 pub mod protocol;
 pub mod rebase;
 pub mod seams;
+#[cfg(feature = "vectors")]
+pub mod vectors;
 
 pub use apply::{apply, apply_in_place, normalize_coupon, validate};
 pub use authority::{
