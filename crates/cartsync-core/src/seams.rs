@@ -18,7 +18,7 @@ pub trait IdSource {
     fn next_id(&mut self) -> MutationId;
 }
 
-impl<R: Random> IdSource for R {
+impl<R: Random + ?Sized> IdSource for R {
     fn next_id(&mut self) -> MutationId {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.next_u64().to_le_bytes());

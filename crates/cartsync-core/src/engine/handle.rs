@@ -1,0 +1,216 @@
+//! The engine's answers to the network: responses, failures and timeouts.
+
+use super::types::{Action, Event, Failure, RequestId, Response, Settled};
+use super::view::SyncError;
+use super::{settled_event, Engine, InFlight, Sent, CONFLICT_STREAK, RECENT};
+use crate::authority::{MutationResult, MutationStatus};
+use crate::error::{CartError, ErrorBody};
+use crate::model::MutationId;
+use crate::rebase::rebase;
+use crate::seams::Random;
+
+impl Engine {
+    /// The binding got an answer to request `id`. Answers to requests this
+    /// engine does not know (another page's, or forgotten) are ignored: what
+    /// they would acknowledge is still pending and will be resent, and the
+    /// authority's idempotency makes the resend harmless.
+    pub fn on_response(&mut self, id: RequestId, response: Response, now: u64, rng: &mut dyn Random) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(request) = self.take_request(id) {
+            match (request.sent, response) {
+                (Sent::Create, Response::Created(created)) => {
+                    if self.token.is_none() {
+                        self.set_token(Some(created.token.clone()));
+                        actions.push(Action::PersistToken(Some(created.token)));
+                        self.adopt(created.cart, true, &mut actions);
+                    }
+                    self.succeeded();
+                }
+                (Sent::Batch { token, .. }, Response::Mutations(answer)) => {
+                    if self.token.as_deref() == Some(token.as_str()) {
+                        self.adopt(answer.cart, true, &mut actions);
+                    }
+                    self.settle(&answer.results, &mut actions);
+                    // One batch got through: stop isolating (the refused
+                    // mutation, if any, shows up again in a later batch).
+                    self.isolate = false;
+                    self.conflict_streak = 0;
+                    self.succeeded();
+                }
+                (Sent::Batch { token, .. }, Response::Conflict(answer)) => {
+                    let current = self.token.as_deref() == Some(token.as_str());
+                    let version = answer.cart.version;
+                    if current {
+                        self.adopt(answer.cart, true, &mut actions);
+                    }
+                    self.settle(&answer.results, &mut actions);
+                    if current {
+                        self.rebased(version, &mut actions);
+                        self.conflict_streak += 1;
+                        if self.conflict_streak >= CONFLICT_STREAK {
+                            let delay = self.backoff.next_delay(rng, None);
+                            self.retry_at = Some(now.saturating_add(delay));
+                        }
+                    }
+                }
+                // An answer of the wrong shape proves nothing; the request
+                // is over and what it carried is resent.
+                _ => {}
+            }
+        }
+        self.finish(now, &mut actions);
+        actions
+    }
+
+    /// Request `id` produced no usable answer.
+    pub fn on_failure(&mut self, id: RequestId, failure: Failure, now: u64, rng: &mut dyn Random) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.in_flight.as_ref().is_some_and(|f| f.id == id) {
+            if let Some(request) = self.in_flight.take() {
+                self.failed(request.sent, failure, now, rng, &mut actions);
+            }
+        } else {
+            self.recent.retain(|f| f.id != id);
+        }
+        self.finish(now, &mut actions);
+        actions
+    }
+
+    /// The timer the engine asked for fired (early or spurious calls are
+    /// harmless). A request past its deadline counts as a transient failure;
+    /// it is remembered for a while so a late answer still counts.
+    pub fn on_timer(&mut self, now: u64, rng: &mut dyn Random) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.in_flight.as_ref().is_some_and(|f| f.deadline <= now) {
+            if let Some(request) = self.in_flight.take() {
+                let sent = request.sent.clone();
+                self.remember(request);
+                let failure = Failure::Transient { retry_after_ms: None };
+                self.failed(sent, failure, now, rng, &mut actions);
+            }
+        }
+        self.finish(now, &mut actions);
+        actions
+    }
+
+    fn take_request(&mut self, id: RequestId) -> Option<InFlight> {
+        if self.in_flight.as_ref().is_some_and(|f| f.id == id) {
+            return self.in_flight.take();
+        }
+        let at = self.recent.iter().position(|f| f.id == id)?;
+        Some(self.recent.remove(at))
+    }
+
+    fn remember(&mut self, request: InFlight) {
+        if self.recent.len() >= RECENT {
+            self.recent.remove(0);
+        }
+        self.recent.push(request);
+    }
+
+    fn succeeded(&mut self) {
+        self.backoff.reset();
+        self.last_error = None;
+        self.retry_at = None;
+    }
+
+    /// Applies per-mutation results: acknowledged ones leave the outbox,
+    /// refused ones leave it with a tombstone and a `Rejected` event.
+    fn settle(&mut self, results: &[MutationResult], actions: &mut Vec<Action>) {
+        for result in results {
+            let refused = match (result.status, &result.error) {
+                (MutationStatus::Applied, _) | (MutationStatus::Duplicate, None) => None,
+                (MutationStatus::Rejected, Some(error)) | (MutationStatus::Duplicate, Some(error)) => {
+                    Some(error.clone())
+                }
+                (MutationStatus::Rejected, None) => Some(
+                    CartError::BadRequest {
+                        message: "rejected without a reason".into(),
+                    }
+                    .to_body(),
+                ),
+            };
+            match refused {
+                None => {
+                    if self.outbox.remove(&result.id).is_some() {
+                        actions.push(Action::RemoveMutation(result.id));
+                    }
+                }
+                Some(error) => self.reject(&result.id, error, actions),
+            }
+        }
+    }
+
+    /// Removes a pending mutation the authority refused, telling every tab.
+    fn reject(&mut self, id: &MutationId, error: ErrorBody, actions: &mut Vec<Action>) {
+        let Some(mut record) = self.outbox.remove(id) else {
+            return;
+        };
+        let settled = Settled::Rejected { error };
+        let event = settled_event(&record, &settled);
+        record.settled = Some(settled);
+        actions.push(Action::PersistMutation(record));
+        actions.push(Action::RemoveMutation(*id));
+        actions.push(Action::Emit(event));
+    }
+
+    /// After a conflict: the outbox now sits on a newer server cart. Tells
+    /// the shopper what that changes beyond their own edits.
+    fn rebased(&mut self, server_version: u64, actions: &mut Vec<Action>) {
+        actions.push(Action::Emit(Event::Conflict { server_version }));
+        let base = self.server.as_ref().map(|c| c.to_cart()).unwrap_or_default();
+        let (_, recs) = rebase(&base, &self.outbox.mutations(), &self.config.limits);
+        if !recs.is_empty() {
+            actions.push(Action::Emit(Event::Reconciled(recs)));
+        }
+    }
+
+    fn failed(&mut self, sent: Sent, failure: Failure, now: u64, rng: &mut dyn Random, actions: &mut Vec<Action>) {
+        let (retry_after, error) = match failure {
+            Failure::Transient { retry_after_ms } => (retry_after_ms, None),
+            Failure::Permanent(error) => (None, Some(error)),
+        };
+        let Some(error) = error else {
+            let delay = self.backoff.next_delay(rng, retry_after);
+            self.last_error = Some(SyncError::Unreachable {
+                attempts: self.backoff.attempts(),
+            });
+            self.retry_at = Some(now.saturating_add(delay));
+            return;
+        };
+        self.last_error = Some(SyncError::Refused { error: error.clone() });
+        let Sent::Batch { token, ids } = sent else {
+            let delay = self.backoff.next_delay(rng, None);
+            self.retry_at = Some(now.saturating_add(delay));
+            return;
+        };
+        if self.token.as_deref() != Some(token.as_str()) {
+            return;
+        }
+        match error.code.as_str() {
+            "cart_not_found" | "cart_closed" => {
+                self.set_token(None);
+                self.backoff.reset();
+                self.retry_at = None;
+                actions.push(Action::PersistToken(None));
+                actions.push(Action::PersistServerCart(None));
+                actions.push(Action::Emit(Event::CartReplaced {
+                    old_token: token,
+                    error,
+                }));
+            }
+            "cart_merged" => self.waiting_for_token = true,
+            _ if ids.len() > 1 => self.isolate = true,
+            _ => match ids.first() {
+                Some(id) => {
+                    self.isolate = false;
+                    self.reject(id, error, actions);
+                }
+                None => {
+                    let delay = self.backoff.next_delay(rng, None);
+                    self.retry_at = Some(now.saturating_add(delay));
+                }
+            },
+        }
+    }
+}

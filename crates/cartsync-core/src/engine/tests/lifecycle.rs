@@ -1,0 +1,152 @@
+//! Expiry, cart replacement, storage changes, restore and leadership.
+
+use super::*;
+
+#[test]
+fn old_mutations_expire_as_events_and_are_never_sent() {
+    let week = Config::default().expiry_ms;
+    let old = StoredMutation {
+        mutation: Mutation {
+            id: MutationId::from_random_bytes([9; 16]),
+            base_version: None,
+            command: Command::add("a", 1),
+        },
+        created_at: 1,
+        settled: None,
+    };
+    let persisted = Persisted {
+        token: Some(T.into()),
+        server_cart: Some(cart_at(1, &[])),
+        pending: vec![old.clone()],
+    };
+    let (mut e, _) = Engine::restore(Config::default(), persisted.clone(), week + 2);
+    let a = e.leadership_gained(persisted, week + 2);
+    assert!(matches!(events(&a)[..], [Event::Expired { created_at: 1, .. }]));
+    assert!(a.contains(&Action::RemoveMutation(old.mutation.id)));
+    assert!(
+        batch(&a).is_some_and(|(_, ms)| ms.is_empty()),
+        "only the refresh goes out"
+    );
+}
+
+#[test]
+fn a_missing_or_closed_cart_is_replaced_and_pending_is_resent() {
+    for code in ["cart_not_found", "cart_closed"] {
+        let (mut e, mut rng) = leader(1, &[]);
+        let a = e.issue(Command::add("a", 1), 1, &mut rng).unwrap();
+        let (req, sent) = batch(&a).unwrap();
+        let a = e.on_failure(req, Failure::Permanent(body(code)), 2, &mut rng);
+        assert!(a.contains(&Action::PersistToken(None)));
+        assert!(matches!(events(&a)[..], [Event::CartReplaced { old_token, .. }] if old_token == T));
+        let [Request::CreateCart { id }] = sends(&a)[..] else {
+            panic!("fresh cart: {a:?}")
+        };
+        let created = Response::Created(CreateCartResponse {
+            token: "tok-2".into(),
+            cart: cart_at(0, &[]),
+        });
+        let a = e.on_response(*id, created, 3, &mut rng);
+        assert_eq!(batch(&a).unwrap().1[0].id, sent[0].id);
+        assert_eq!(e.token(), Some("tok-2"));
+    }
+}
+
+#[test]
+fn a_merged_cart_waits_for_the_account_cart() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let a = e.issue(Command::add("a", 1), 1, &mut rng).unwrap();
+    let (req, _) = batch(&a).unwrap();
+    let a = e.on_failure(req, Failure::Permanent(body("cart_merged")), 2, &mut rng);
+    assert!(sends(&a).is_empty());
+    assert_eq!(e.view().status, Status::Error);
+    let a = e.adopt_cart("account".into(), cart_at(9, &[("z", 1)]), 3);
+    let Some(Request::Mutations { token, .. }) = sends(&a).first().copied() else {
+        panic!("resent to the account cart: {a:?}")
+    };
+    assert_eq!(token, "account");
+}
+
+#[test]
+fn a_refused_batch_is_isolated_to_find_the_culprit() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let first = e.issue(Command::add("a", 1), 1, &mut rng).unwrap();
+    e.issue(Command::add("b", 1), 2, &mut rng).unwrap();
+    let (req, _) = batch(&first).unwrap();
+    let a = e.on_failure(req, Failure::Transient { retry_after_ms: None }, 3, &mut rng);
+    assert!(batch(&a).is_none());
+    let a = e.on_timer(10_000, &mut rng);
+    let (req, sent) = batch(&a).unwrap();
+    assert_eq!(sent.len(), 2);
+    let a = e.on_failure(req, Failure::Permanent(body("bad_request")), 10_001, &mut rng);
+    let (req, sent) = batch(&a).unwrap();
+    assert_eq!(sent.len(), 1);
+    let a = e.on_failure(req, Failure::Permanent(body("bad_request")), 10_002, &mut rng);
+    assert!(matches!(events(&a)[..], [Event::Rejected { .. }]));
+    assert_eq!(batch(&a).unwrap().1.len(), 1);
+}
+
+#[test]
+fn other_tabs_changes_arrive_through_storage() {
+    let mut rng = SplitMix64(5);
+    let (mut leader_tab, mut rng2) = leader(1, &[]);
+    let (mut other, _) = Engine::restore(Config::default(), leader_tab.persisted(), 0);
+    let a = other.issue(Command::add("a", 1), 5, &mut rng).unwrap();
+    let Action::PersistMutation(record) = a[0].clone() else {
+        panic!()
+    };
+    let a = leader_tab.on_storage(StorageChange::MutationAdded(record.clone()), 6);
+    let (req, _) = batch(&a).unwrap();
+    let res = vec![result(
+        record.mutation.id,
+        MutationStatus::Rejected,
+        1,
+        Some("unknown_sku"),
+    )];
+    let a = leader_tab.on_response(req, ok_response(cart_at(1, &[]), res), 7, &mut rng2);
+    // The other tab hears of the rejection through the tombstone.
+    for action in a {
+        let change = match action {
+            Action::PersistMutation(r) => StorageChange::MutationAdded(r),
+            Action::RemoveMutation(id) => StorageChange::MutationRemoved(id),
+            _ => continue,
+        };
+        let out = other.on_storage(change, 8);
+        if let Some(e) = events(&out).first() {
+            assert!(matches!(e, Event::Rejected { .. }));
+        }
+    }
+    assert_eq!(other.view().pending, 0);
+    other.on_storage(StorageChange::TokenChanged(Some("tok-9".into())), 9);
+    other.on_storage(StorageChange::ServerCartChanged(Some(cart_at(3, &[("q", 2)]))), 9);
+    assert_eq!(other.view().cart.lines[0].quantity, 2);
+    assert_eq!(other.token(), Some("tok-9"));
+}
+
+#[test]
+fn an_engine_restores_completely_from_what_it_persisted() {
+    let (mut e, mut rng) = leader(4, &[("a", 2)]);
+    e.set_online(false, 1);
+    e.issue(Command::set("a", 3), 2, &mut rng).unwrap();
+    e.issue(Command::add("b", 1), 3, &mut rng).unwrap();
+    let (restored, a) = Engine::restore(Config::default(), e.persisted(), 4);
+    assert_eq!(restored.persisted(), e.persisted());
+    assert_eq!(restored.view().cart, e.view().cart);
+    assert!(a.iter().any(|a| matches!(a, Action::ViewChanged(v) if v.pending == 2)));
+}
+
+#[test]
+fn a_tab_that_lost_leadership_stops_sending_and_ignores_answers() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let a = e.issue(Command::add("a", 1), 1, &mut rng).unwrap();
+    let (req, sent) = batch(&a).unwrap();
+    e.leadership_lost(2);
+    let ok = ok_response(
+        cart_at(2, &[("a", 1)]),
+        vec![result(sent[0].id, MutationStatus::Applied, 2, None)],
+    );
+    let a = e.on_response(req, ok, 3, &mut rng);
+    assert!(a
+        .iter()
+        .all(|a| !matches!(a, Action::RemoveMutation(_) | Action::Send(_))));
+    assert!(sends(&e.issue(Command::add("b", 1), 4, &mut rng).unwrap()).is_empty());
+}
