@@ -1,0 +1,53 @@
+//! Pricing, inventory and coupons: the services a storefront already has.
+//! The server only talks to them through [`Pricing`] and [`Inventory`]; the
+//! bundled [`DemoCatalog`] (an in-memory catalog loaded from JSON, with admin
+//! setters for `--dev`) stands in for them and a real deployment replaces it.
+
+mod demo;
+pub mod pricing;
+
+pub use demo::{CatalogError, CatalogFile, CouponRule, DemoCatalog, ProductUpdate, ShippingRate, BUNDLED};
+pub use pricing::{price_cart, CatalogCheck, Priced};
+
+use cartsync_core::protocol::v1::Product;
+use cartsync_core::{Money, Sku};
+
+/// How a coupon fared with pricing for a given subtotal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CouponVerdict {
+    /// Accepted; takes this much off.
+    Applied { discount: Money },
+    /// Refused, with a machine-readable reason (`unknown_coupon`, `expired`,
+    /// `minimum_not_met`).
+    Rejected { reason: String },
+}
+
+/// Prices, names, images, coupons and shipping rates.
+pub trait Pricing: Send + Sync {
+    /// The catalog's currency (every price is in it).
+    fn currency(&self) -> String;
+    fn product(&self, sku: &Sku) -> Option<Product>;
+    fn products(&self) -> Vec<Product>;
+    /// Judges a coupon code (canonical upper case) against a subtotal.
+    fn coupon(&self, code: &str, subtotal: &Money) -> CouponVerdict;
+    /// The price of a shipping option, or `None` if it is not offered.
+    fn shipping(&self, option: &str) -> Option<Money>;
+}
+
+/// A line that could not be reserved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub sku: Sku,
+    pub requested: u32,
+    pub available: u32,
+}
+
+/// Stock levels and reservations.
+pub trait Inventory: Send + Sync {
+    /// Reserves every `(sku, quantity)` or nothing (all-or-nothing, atomic
+    /// with respect to other reservations). Quantities of one SKU over
+    /// several lines must be summed by the caller.
+    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<(), Vec<Shortfall>>;
+    /// Gives back a reservation that did not turn into an order.
+    fn release(&self, lines: &[(Sku, u32)]);
+}

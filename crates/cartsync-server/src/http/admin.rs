@@ -1,0 +1,126 @@
+//! The catalog, and the `--dev` endpoints: dev login and the admin levers
+//! that stand in for the pricing and inventory services.
+
+use super::error::ApiError;
+use super::json::ApiJson;
+use crate::app::{now_ms, AppState};
+use crate::catalog::{CouponRule, DemoCatalog, ProductUpdate};
+use axum::extract::{Path, State};
+use axum::Json;
+use cartsync_core::protocol::v1::{CatalogResponse, Product};
+use cartsync_core::{Limits, Sku};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// `GET /api/v1/catalog`.
+pub async fn catalog(State(app): State<AppState>) -> Json<CatalogResponse> {
+    Json(CatalogResponse {
+        products: app.pricing.products(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub user: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    pub token: String,
+}
+
+/// `POST /api/v1/dev/login {"user"}` → `{"token"}` (an HS256 user token).
+pub async fn login(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let user = req.user.trim();
+    if user.is_empty() || user.len() > 64 || user.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("user: must be 1 to 64 characters"));
+    }
+    let exp = now_ms() / 1000 + app.user_token_ttl_secs;
+    Ok(Json(LoginResponse {
+        token: app.jwt.issue(user, exp),
+    }))
+}
+
+fn admin(app: &AppState) -> Result<&Arc<DemoCatalog>, ApiError> {
+    app.admin.as_ref().ok_or_else(ApiError::not_found)
+}
+
+/// `PUT /api/v1/admin/catalog/{sku}` with any of `{"price", "stock", "name",
+/// "image"}` → the product. 404 `unknown_sku` for a SKU the catalog lacks.
+pub async fn put_product(
+    State(app): State<AppState>,
+    Path(sku): Path<String>,
+    ApiJson(update): ApiJson<ProductUpdate>,
+) -> Result<Json<Product>, ApiError> {
+    let catalog = admin(&app)?;
+    let sku = Sku::new(sku);
+    if let Some(price) = &update.price {
+        if price.currency != app.pricing.currency() || price.amount < 0 {
+            return Err(ApiError::bad_request(format!(
+                "price: must be a non-negative amount in {}",
+                app.pricing.currency()
+            )));
+        }
+    }
+    catalog.update_product(&sku, update).map(Json).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_sku",
+            format!("sku {:?} is not in the catalog", sku.0),
+        )
+    })
+}
+
+/// `PUT /api/v1/admin/coupons/{code}` with `{"percent_off" | "amount_off",
+/// "min_subtotal", "active"}` → the coupon (created or replaced).
+pub async fn put_coupon(
+    State(app): State<AppState>,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<CouponBody>,
+) -> Result<Json<CouponRule>, ApiError> {
+    let catalog = admin(&app)?;
+    Limits::default()
+        .check_coupon(&code)
+        .map_err(|e| ApiError::bad_request(format!("code: {e}")))?;
+    if body.percent_off.is_some_and(|p| p > 100) {
+        return Err(ApiError::bad_request("percent_off: must be 0 to 100"));
+    }
+    Ok(Json(catalog.put_coupon(CouponRule {
+        code,
+        percent_off: body.percent_off,
+        amount_off: body.amount_off,
+        min_subtotal: body.min_subtotal,
+        active: body.active.unwrap_or(true),
+    })))
+}
+
+/// The body of `PUT /admin/coupons/{code}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponBody {
+    #[serde(default)]
+    pub percent_off: Option<u32>,
+    #[serde(default)]
+    pub amount_off: Option<cartsync_core::Money>,
+    #[serde(default)]
+    pub min_subtotal: Option<cartsync_core::Money>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlushResponse {
+    pub flushed: usize,
+}
+
+/// `POST /api/v1/admin/cache/flush` → `{"flushed": n}`.
+pub async fn flush_cache(State(app): State<AppState>) -> Result<Json<FlushResponse>, ApiError> {
+    admin(&app)?;
+    let flushed = app.cache.flush();
+    tracing::info!(flushed, "session cache flushed");
+    Ok(Json(FlushResponse { flushed }))
+}

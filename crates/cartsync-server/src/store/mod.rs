@@ -1,0 +1,211 @@
+//! The durable cart store: snapshots, the event log, idempotency records,
+//! cart tokens and orders behind one [`CartStore`] trait.
+//!
+//! The trait is synchronous (rusqlite is); the HTTP layer runs it on the
+//! blocking pool. Every method that writes commits everything it writes in
+//! one transaction, and conditional writes take the version the caller read
+//! (`expected_version`): when the cart moved on in between, the store answers
+//! [`StoreError::VersionConflict`] and the caller decides again on fresh data.
+//! Domain types carry no database derives; backends map rows themselves.
+//!
+//! Every backend must pass [`conformance::run_all`].
+
+pub mod conformance;
+pub mod sqlite;
+
+use cartsync_core::protocol::v1::Order;
+use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MergeReport, MutationId, Options, Sku};
+use cartsync_core::{Command, Money};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use sqlite::SqliteStore;
+
+/// The store's own error, in the object_store manner: callers match on the
+/// first two; `Backend` carries detail for the logs, never for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("version conflict: expected {expected}, found {found}")]
+    VersionConflict { expected: u64, found: u64 },
+    #[error("storage backend failed: {source}")]
+    Backend {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend { source: Box::new(e) }
+    }
+}
+
+/// The database row id of a cart. Never sent to clients (they hold tokens).
+pub type CartId = i64;
+
+/// The SHA-256 of a cart token: the only form in which tokens are stored.
+pub type TokenHash = [u8; 32];
+
+/// Where a cart is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartState {
+    /// Takes mutations.
+    Open,
+    /// Merged into the account cart with this id at login; its tokens answer
+    /// `410 cart_merged`.
+    Merged { into: CartId },
+    /// Checked out as this order; mutations answer `409 cart_closed`.
+    Closed { order_id: String },
+}
+
+/// The unit price a line was last quoted at, recorded with each commit so
+/// checkout can say "was X, now Y".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub sku: Sku,
+    #[serde(default)]
+    pub options: Options,
+    pub unit_price: Money,
+}
+
+/// A cart as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartRecord {
+    pub id: CartId,
+    pub state: CartState,
+    /// The current snapshot (its `version` is the cart's version).
+    pub cart: Cart,
+    /// The prices the lines were last quoted at.
+    pub quotes: Vec<Quote>,
+    pub created_at: u64,
+}
+
+/// One row of a cart's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRow {
+    pub version: u64,
+    /// `mutation` (an applied command) or `merge` (an anonymous cart was
+    /// merged in; the snapshot after it is the new replay base).
+    pub kind: String,
+    pub mutation_id: Option<MutationId>,
+    pub command: Option<Command>,
+    pub merge_report: Option<MergeReport>,
+    pub at: u64,
+}
+
+impl EventRow {
+    pub fn from_applied(e: &AppliedEvent) -> Self {
+        EventRow {
+            version: e.version,
+            kind: "mutation".into(),
+            mutation_id: Some(e.mutation_id),
+            command: Some(e.command.clone()),
+            merge_report: None,
+            at: e.at,
+        }
+    }
+}
+
+/// What the recovery worker needs to verify one cart: the replay base (the
+/// empty cart, or the snapshot right after the last merge), the mutation
+/// events after it, and the stored snapshot.
+#[derive(Debug, Clone)]
+pub struct ReplaySource {
+    pub base: Cart,
+    pub events: Vec<AppliedEvent>,
+    pub snapshot: Cart,
+}
+
+/// Where a merge goes: an existing account cart (read at `expected_version`)
+/// or a new one for `owner`.
+#[derive(Debug, Clone)]
+pub enum MergeTarget {
+    Existing { id: CartId, expected_version: u64 },
+    New { owner: String },
+}
+
+/// Everything one attach commits atomically.
+#[derive(Debug, Clone)]
+pub struct MergeCommit {
+    pub anonymous: CartId,
+    pub anonymous_version: u64,
+    pub target: MergeTarget,
+    /// The merged cart, version already stamped.
+    pub merged: Cart,
+    pub report: MergeReport,
+    pub quotes: Vec<Quote>,
+    /// A fresh token for the account cart.
+    pub token_hash: TokenHash,
+    pub now: u64,
+}
+
+/// The durable cart authority's storage.
+pub trait CartStore: Send + Sync {
+    /// Cheap liveness check (`/healthz`).
+    fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates an empty anonymous cart reachable by `token_hash`.
+    fn create_cart(&self, token_hash: &TokenHash, now: u64) -> Result<CartRecord, StoreError>;
+
+    /// The cart a token opens (in any state). `NotFound` for unknown tokens.
+    fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord, StoreError>;
+
+    fn load(&self, id: CartId) -> Result<CartRecord, StoreError>;
+
+    /// The open account cart of `owner`, if there is one.
+    fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>, StoreError>;
+
+    /// The stored idempotency records among `ids` for this cart.
+    fn idempotency_records(
+        &self,
+        cart: CartId,
+        ids: &[MutationId],
+    ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError>;
+
+    /// Commits a batch decision in one transaction: the new snapshot (only
+    /// if the cart is still open and at `expected_version`), its event rows,
+    /// its idempotency records and the lines' quotes. `VersionConflict`
+    /// (nothing written) if the cart moved on or was closed or merged.
+    fn commit_batch(
+        &self,
+        cart: CartId,
+        expected_version: u64,
+        decision: &BatchDecision,
+        quotes: &[Quote],
+        now: u64,
+    ) -> Result<(), StoreError>;
+
+    /// The event log after `after`, oldest first, at most `limit` rows.
+    fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>, StoreError>;
+
+    /// Commits an attach in one transaction: the anonymous cart becomes
+    /// `Merged`, the account cart gets the merged snapshot (a new replay
+    /// base), a `merge` event and a new token. Returns the account cart id.
+    fn commit_merge(&self, merge: &MergeCommit) -> Result<CartId, StoreError>;
+
+    /// The order this cart got for this checkout key, if any.
+    fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>, StoreError>;
+
+    /// Closes the cart (open, at `expected_version`) and stores the order,
+    /// in one transaction. `VersionConflict` if the cart moved on.
+    fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<(), StoreError>;
+
+    /// Deletes anonymous carts (open or merged) not updated since `cutoff`,
+    /// with their tokens, events and idempotency records.
+    fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize, StoreError>;
+
+    /// Deletes idempotency records created before `cutoff`.
+    fn expire_idempotency_records(&self, cutoff: u64) -> Result<usize, StoreError>;
+
+    /// Cart ids above `after`, ascending, at most `limit` (for paging the
+    /// verification pass).
+    fn cart_ids(&self, after: CartId, limit: usize) -> Result<Vec<CartId>, StoreError>;
+
+    fn replay_source(&self, cart: CartId) -> Result<ReplaySource, StoreError>;
+
+    /// Replaces a diverged snapshot with the replayed one, if the cart is
+    /// still at `expected_version`.
+    fn repair_snapshot(&self, cart: CartId, expected_version: u64, replayed: &Cart) -> Result<(), StoreError>;
+}

@@ -1,0 +1,579 @@
+//! [`CartStore`] on embedded SQLite: WAL, `synchronous=FULL`, one write
+//! connection (writes are serialised behind its mutex, which is also what
+//! SQLite does anyway) and a small pool of read connections that run
+//! concurrently with it. Each write is one `BEGIN IMMEDIATE` transaction.
+
+use super::{
+    CartId, CartRecord, CartState, CartStore, EventRow, MergeCommit, MergeTarget, Quote, ReplaySource, StoreError,
+    TokenHash,
+};
+use cartsync_core::protocol::v1::Order;
+use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Migrations in order; `PRAGMA user_version` is the count applied.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite backend. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::backend(e)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        backend(e)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        backend(e)
+    }
+}
+
+fn is_constraint(e: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        e.downcast_ref::<rusqlite::Error>(),
+        Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a half-written transaction
+    // (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path, true)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Parses `sqlite://path`, `sqlite:path` or a plain path.
+    pub fn path_from_url(url: &str) -> PathBuf {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        PathBuf::from(rest)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let pooled = lock(&self.readers).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path, false)?,
+        };
+        let out = {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let out = f(&tx);
+            tx.finish()?;
+            out
+        };
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn open_connection(path: &Path, create: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+const CART_COLUMNS: &str = "id, state, merged_into, order_id, snapshot, quotes, created_at";
+
+/// The row wrapper of `carts`: columns as SQLite holds them.
+struct CartRow {
+    id: i64,
+    state: String,
+    merged_into: Option<i64>,
+    order_id: Option<String>,
+    snapshot: String,
+    quotes: String,
+    created_at: i64,
+}
+
+fn cart_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CartRow> {
+    Ok(CartRow {
+        id: r.get(0)?,
+        state: r.get(1)?,
+        merged_into: r.get(2)?,
+        order_id: r.get(3)?,
+        snapshot: r.get(4)?,
+        quotes: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+fn to_record(row: CartRow) -> Result<CartRecord> {
+    let state = match (row.state.as_str(), row.merged_into, row.order_id) {
+        ("merged", Some(into), _) => CartState::Merged { into },
+        ("closed", _, Some(order_id)) => CartState::Closed { order_id },
+        _ => CartState::Open,
+    };
+    Ok(CartRecord {
+        id: row.id,
+        state,
+        cart: serde_json::from_str(&row.snapshot)?,
+        quotes: serde_json::from_str(&row.quotes)?,
+        created_at: to_u64(row.created_at),
+    })
+}
+
+fn load_in(tx: &Transaction<'_>, id: CartId) -> Result<CartRecord> {
+    let sql = format!("SELECT {CART_COLUMNS} FROM carts WHERE id = ?1");
+    let row = tx.query_row(&sql, [id], cart_row).optional()?;
+    to_record(row.ok_or(StoreError::NotFound)?)
+}
+
+/// The current version and state of a cart, for conflict reports.
+fn version_of(tx: &Transaction<'_>, id: CartId) -> Result<(u64, String)> {
+    let row: Option<(i64, String)> = tx
+        .query_row("SELECT version, state FROM carts WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (v, s) = row.ok_or(StoreError::NotFound)?;
+    Ok((to_u64(v), s))
+}
+
+fn insert_cart(tx: &Transaction<'_>, cart: &Cart, quotes: &[Quote], now: u64) -> Result<CartId> {
+    let snapshot = serde_json::to_string(cart)?;
+    tx.execute(
+        "INSERT INTO carts (owner, version, snapshot, quotes, base_version, base, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?2, ?3, ?5, ?5)",
+        params![
+            cart.owner,
+            to_i64(cart.version),
+            snapshot,
+            serde_json::to_string(quotes)?,
+            to_i64(now)
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn insert_token(tx: &Transaction<'_>, hash: &TokenHash, cart: CartId, now: u64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO cart_tokens (hash, cart_id, created_at) VALUES (?1, ?2, ?3)",
+        params![&hash[..], cart, to_i64(now)],
+    )?;
+    Ok(())
+}
+
+fn event_body(row: &EventRow) -> Result<String> {
+    Ok(match (&row.command, &row.merge_report) {
+        (Some(c), _) => serde_json::to_string(c)?,
+        (None, Some(r)) => serde_json::to_string(r)?,
+        (None, None) => "null".to_string(),
+    })
+}
+
+fn insert_event(tx: &Transaction<'_>, cart: CartId, row: &EventRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO events (cart_id, version, kind, mutation_id, body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            cart,
+            to_i64(row.version),
+            row.kind,
+            row.mutation_id.map(|m| m.to_string()),
+            event_body(row)?,
+            to_i64(row.at)
+        ],
+    )?;
+    Ok(())
+}
+
+fn parse_event(version: i64, kind: String, mutation_id: Option<String>, body: String, at: i64) -> Result<EventRow> {
+    let mutation_id = match mutation_id {
+        Some(s) => Some(MutationId(s.parse().map_err(backend)?)),
+        None => None,
+    };
+    let (command, merge_report) = if kind == "mutation" {
+        (Some(serde_json::from_str(&body)?), None)
+    } else {
+        (None, Some(serde_json::from_str(&body)?))
+    };
+    Ok(EventRow {
+        version: to_u64(version),
+        kind,
+        mutation_id,
+        command,
+        merge_report,
+        at: to_u64(at),
+    })
+}
+
+impl CartStore for SqliteStore {
+    fn ping(&self) -> Result<()> {
+        self.read(|tx| Ok(tx.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(drop)?))
+    }
+
+    fn create_cart(&self, token_hash: &TokenHash, now: u64) -> Result<CartRecord> {
+        self.write(|tx| {
+            let cart = Cart {
+                updated_at: now,
+                ..Cart::default()
+            };
+            let id = insert_cart(tx, &cart, &[], now)?;
+            insert_token(tx, token_hash, id, now)?;
+            load_in(tx, id)
+        })
+    }
+
+    fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord> {
+        self.read(|tx| {
+            let id: Option<i64> = tx
+                .query_row(
+                    "SELECT cart_id FROM cart_tokens WHERE hash = ?1",
+                    [&token_hash[..]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            load_in(tx, id.ok_or(StoreError::NotFound)?)
+        })
+    }
+
+    fn load(&self, id: CartId) -> Result<CartRecord> {
+        self.read(|tx| load_in(tx, id))
+    }
+
+    fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>> {
+        self.read(|tx| {
+            let id: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM carts WHERE owner = ?1 AND state = 'open'",
+                    [owner],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            id.map(|id| load_in(tx, id)).transpose()
+        })
+    }
+
+    fn idempotency_records(&self, cart: CartId, ids: &[MutationId]) -> Result<BTreeMap<MutationId, IdempotencyRecord>> {
+        self.read(|tx| {
+            let mut stmt =
+                tx.prepare_cached("SELECT record FROM idempotency WHERE cart_id = ?1 AND mutation_id = ?2")?;
+            let mut out = BTreeMap::new();
+            for id in ids {
+                let record: Option<String> = stmt.query_row(params![cart, id.to_string()], |r| r.get(0)).optional()?;
+                if let Some(record) = record {
+                    out.insert(*id, serde_json::from_str(&record)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn commit_batch(
+        &self,
+        cart: CartId,
+        expected_version: u64,
+        decision: &BatchDecision,
+        quotes: &[Quote],
+        now: u64,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
+                 WHERE id = ?5 AND version = ?6 AND state = 'open'",
+                params![
+                    to_i64(decision.cart.version),
+                    serde_json::to_string(&decision.cart)?,
+                    serde_json::to_string(quotes)?,
+                    to_i64(now),
+                    cart,
+                    to_i64(expected_version)
+                ],
+            )?;
+            if changed != 1 {
+                let (found, _) = version_of(tx, cart)?;
+                return Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    found,
+                });
+            }
+            for event in &decision.events {
+                insert_event(tx, cart, &EventRow::from_applied(event))?;
+            }
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO idempotency (cart_id, mutation_id, record, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (id, record) in &decision.records {
+                stmt.execute(params![
+                    cart,
+                    id.to_string(),
+                    serde_json::to_string(record)?,
+                    to_i64(now)
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT version, kind, mutation_id, body, at FROM events
+                 WHERE cart_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![cart, to_i64(after), to_i64(limit as u64)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (v, k, m, b, a) = row?;
+                out.push(parse_event(v, k, m, b, a)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn commit_merge(&self, m: &MergeCommit) -> Result<CartId> {
+        self.write(|tx| {
+            let target = match &m.target {
+                MergeTarget::Existing { id, expected_version } => {
+                    let changed = tx.execute(
+                        "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, base_version = ?1, base = ?2,
+                         updated_at = ?4 WHERE id = ?5 AND version = ?6 AND state = 'open'",
+                        params![
+                            to_i64(m.merged.version),
+                            serde_json::to_string(&m.merged)?,
+                            serde_json::to_string(&m.quotes)?,
+                            to_i64(m.now),
+                            id,
+                            to_i64(*expected_version)
+                        ],
+                    )?;
+                    if changed != 1 {
+                        let (found, _) = version_of(tx, *id)?;
+                        return Err(StoreError::VersionConflict {
+                            expected: *expected_version,
+                            found,
+                        });
+                    }
+                    *id
+                }
+                // Another attach created this user's account cart first: the
+                // unique index on open owners refuses a second; decide again.
+                MergeTarget::New { .. } => match insert_cart(tx, &m.merged, &m.quotes, m.now) {
+                    Err(StoreError::Backend { source }) if is_constraint(source.as_ref()) => {
+                        return Err(StoreError::VersionConflict { expected: 0, found: 0 })
+                    }
+                    other => other?,
+                },
+            };
+            let changed = tx.execute(
+                "UPDATE carts SET state = 'merged', merged_into = ?1, updated_at = ?2
+                 WHERE id = ?3 AND version = ?4 AND state = 'open'",
+                params![target, to_i64(m.now), m.anonymous, to_i64(m.anonymous_version)],
+            )?;
+            if changed != 1 {
+                let (found, _) = version_of(tx, m.anonymous)?;
+                return Err(StoreError::VersionConflict {
+                    expected: m.anonymous_version,
+                    found,
+                });
+            }
+            let event = EventRow {
+                version: m.merged.version,
+                kind: "merge".into(),
+                mutation_id: None,
+                command: None,
+                merge_report: Some(m.report.clone()),
+                at: m.now,
+            };
+            insert_event(tx, target, &event)?;
+            insert_token(tx, &m.token_hash, target, m.now)?;
+            Ok(target)
+        })
+    }
+
+    fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {
+        self.read(|tx| {
+            let body: Option<String> = tx
+                .query_row(
+                    "SELECT body FROM orders WHERE cart_id = ?1 AND idempotency_key = ?2",
+                    params![cart, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            body.map(|b| serde_json::from_str(&b).map_err(StoreError::from))
+                .transpose()
+        })
+    }
+
+    fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE carts SET state = 'closed', order_id = ?1 WHERE id = ?2 AND version = ?3 AND state = 'open'",
+                params![order.id, cart, to_i64(expected_version)],
+            )?;
+            if changed != 1 {
+                let (found, _) = version_of(tx, cart)?;
+                return Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    found,
+                });
+            }
+            tx.execute(
+                "INSERT INTO orders (id, cart_id, idempotency_key, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    order.id,
+                    cart,
+                    key,
+                    serde_json::to_string(order)?,
+                    to_i64(order.created_at)
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize> {
+        self.write(|tx| {
+            // Tokens, events and idempotency records go with the cart
+            // (ON DELETE CASCADE). Closed carts stay: orders refer to them.
+            Ok(tx.execute(
+                "DELETE FROM carts WHERE owner IS NULL AND state IN ('open', 'merged') AND updated_at < ?1",
+                [to_i64(cutoff)],
+            )?)
+        })
+    }
+
+    fn expire_idempotency_records(&self, cutoff: u64) -> Result<usize> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [to_i64(cutoff)])?))
+    }
+
+    fn cart_ids(&self, after: CartId, limit: usize) -> Result<Vec<CartId>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached("SELECT id FROM carts WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+            let rows = stmt.query_map(params![after, to_i64(limit as u64)], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+        })
+    }
+
+    fn replay_source(&self, cart: CartId) -> Result<ReplaySource> {
+        self.read(|tx| {
+            let row: Option<(i64, String, String)> = tx
+                .query_row(
+                    "SELECT base_version, base, snapshot FROM carts WHERE id = ?1",
+                    [cart],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (base_version, base, snapshot) = row.ok_or(StoreError::NotFound)?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT version, mutation_id, body, at FROM events
+                 WHERE cart_id = ?1 AND version > ?2 AND kind = 'mutation' ORDER BY version",
+            )?;
+            let rows = stmt.query_map(params![cart, base_version], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (version, id, body, at) = row?;
+                let id = id.ok_or(StoreError::NotFound)?;
+                events.push(AppliedEvent {
+                    version: to_u64(version),
+                    mutation_id: MutationId(id.parse().map_err(backend)?),
+                    command: serde_json::from_str(&body)?,
+                    at: to_u64(at),
+                });
+            }
+            Ok(ReplaySource {
+                base: serde_json::from_str(&base)?,
+                events,
+                snapshot: serde_json::from_str(&snapshot)?,
+            })
+        })
+    }
+
+    fn repair_snapshot(&self, cart: CartId, expected_version: u64, replayed: &Cart) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE carts SET version = ?1, snapshot = ?2 WHERE id = ?3 AND version = ?4",
+                params![
+                    to_i64(replayed.version),
+                    serde_json::to_string(replayed)?,
+                    cart,
+                    to_i64(expected_version)
+                ],
+            )?;
+            if changed != 1 {
+                let (found, _) = version_of(tx, cart)?;
+                return Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    found,
+                });
+            }
+            Ok(())
+        })
+    }
+}
