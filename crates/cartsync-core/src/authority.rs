@@ -186,8 +186,10 @@ fn decide_one(
     check: &dyn CommandCheck,
     now: u64,
 ) -> MutationResult {
-    let outcome = check
-        .check(&m.command)
+    // Field validation first, so a malformed sku is `invalid_sku` (with its
+    // echo truncated) and never reaches the catalog lookup.
+    let outcome = crate::apply::validate(&m.command, limits)
+        .and_then(|()| check.check(&m.command))
         .and_then(|()| apply_in_place(&mut decision.cart, &m.command, limits));
     match outcome {
         Ok(()) => {
