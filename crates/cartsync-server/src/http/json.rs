@@ -35,12 +35,74 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// Parses JSON, naming the field that failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value: serde_json::Value = parse_value(bytes)?;
+    serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "body".to_string() } else { path };
-        ApiError::bad_request(format!("{field}: {}", e.inner()))
-    })?;
-    de.end().map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
-    Ok(value)
+        let refined = command_index(&path).and_then(|i| describe_command(&value["mutations"][i]["command"]));
+        match refined {
+            Some(detail) => ApiError::bad_request(format!("{path}.{detail}")),
+            None if path == "." || path == "?" => ApiError::bad_request(format!("body: {}", e.inner())),
+            None => ApiError::bad_request(format!("{path}: {}", e.inner())),
+        }
+    })
+}
+
+/// `Some(i)` for the path `mutations[i].command`.
+fn command_index(path: &str) -> Option<usize> {
+    path.strip_prefix("mutations[")?.strip_suffix("].command")?.parse().ok()
+}
+
+/// Commands are internally tagged (`{"type": ...}`), and serde loses the
+/// field path inside those; this names the field for the usual mistakes.
+fn describe_command(command: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let Value::Object(map) = command else {
+        return Some("type: a command must be an object with a \"type\"".into());
+    };
+    let kind = match map.get("type") {
+        Some(Value::String(k)) => k.as_str(),
+        Some(_) => return Some("type: must be a string".into()),
+        None => return Some("type: missing".into()),
+    };
+    let fields: &[(&str, &str)] = match kind {
+        "add_item" => &[("sku", "string"), ("quantity", "integer"), ("options", "options")],
+        "set_quantity" => &[("sku", "string"), ("options", "options"), ("quantity", "integer")],
+        "remove_item" => &[("sku", "string"), ("options", "options")],
+        "apply_coupon" | "remove_coupon" => &[("code", "string")],
+        "select_shipping" => &[("option", "string")],
+        "clear" => &[],
+        other => {
+            let other: String = other.chars().take(40).collect();
+            return Some(format!(
+                "type: unknown command {other:?}; expected one of add_item, set_quantity, remove_item, \
+                 apply_coupon, remove_coupon, select_shipping, clear"
+            ));
+        }
+    };
+    for (name, want) in fields {
+        let ok = match (map.get(*name), *want) {
+            (None, "options") => true,
+            (None, _) => return Some(format!("{name}: missing")),
+            (Some(Value::String(_)), "string") => true,
+            (Some(Value::Number(n)), "integer") => n.is_i64(),
+            (Some(Value::Object(o)), "options") => o.values().all(Value::is_string),
+            (Some(Value::Null), "options") => false,
+            _ => false,
+        };
+        if !ok {
+            let what = match *want {
+                "options" => "an object of string values",
+                "integer" => "an integer",
+                _ => "a string",
+            };
+            return Some(format!("{name}: expected {what}"));
+        }
+    }
+    None
+}
+
+fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    // Syntax errors concern the body as a whole (the line and column are in
+    // serde's message).
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("body: {e}")))
 }

@@ -9,8 +9,11 @@ use cartsync_core::protocol::v1::Order;
 use cartsync_core::{decide_batch, merge, replay, Cart, Command, Limits, Money, Mutation, MutationId, Sku, Totals};
 use std::collections::BTreeMap;
 
+/// One conformance check: panics on failure.
+pub type Check = fn(&dyn CartStore);
+
 /// Every check, by name.
-pub const CHECKS: &[(&str, fn(&dyn CartStore))] = &[
+pub const CHECKS: &[(&str, Check)] = &[
     ("create_and_load", create_and_load),
     (
         "batch_commits_snapshot_events_and_records_together",
