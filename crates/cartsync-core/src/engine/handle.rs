@@ -20,8 +20,7 @@ impl Engine {
             match (request.sent, response) {
                 (Sent::Create, Response::Created(created)) => {
                     if self.token.is_none() {
-                        self.set_token(Some(created.token.clone()));
-                        actions.push(Action::PersistToken(Some(created.token)));
+                        actions.push(self.change_token(Some(created.token)));
                         self.adopt(created.cart, true, &mut actions);
                     }
                     self.succeeded();
@@ -189,11 +188,9 @@ impl Engine {
         }
         match error.code.as_str() {
             "cart_not_found" | "cart_closed" => {
-                self.set_token(None);
+                actions.push(self.change_token(None));
                 self.backoff.reset();
                 self.retry_at = None;
-                actions.push(Action::PersistToken(None));
-                actions.push(Action::PersistServerCart(None));
                 actions.push(Action::Emit(Event::CartReplaced {
                     old_token: token,
                     error,

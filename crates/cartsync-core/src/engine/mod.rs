@@ -11,8 +11,10 @@
 //! - a mutation leaves storage only when the authority acknowledged it
 //!   (applied, or duplicate without error), or with a tombstone and an event
 //!   (`Rejected`, `Expired`): never a silent rollback;
-//! - only the leader tab sends, and only it writes the token and the server
-//!   cart, and never a cart older than the one it knows;
+//! - only the leader tab sends and writes what the server said (token,
+//!   server cart), never a cart older than the one it knows; token writes
+//!   carry a generation and cart writes their token, so a storage event that
+//!   arrives late never rolls a tab back;
 //! - at most one request is in flight; a late answer is still used for what
 //!   it proves (per-mutation results) but its cart only if it is newer.
 //!
@@ -41,8 +43,8 @@ mod tests;
 pub use backoff::Backoff;
 pub use outbox::Outbox;
 pub use types::{
-    mutation_key, Action, Event, Failure, Persisted, Request, RequestId, Response, Settled, StorageChange,
-    StoredMutation, MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
+    mutation_key, Action, Event, Failure, Persisted, Request, RequestId, Response, ServerCart, Settled, StorageChange,
+    StoredMutation, TokenRecord, MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
 };
 pub use view::{optimistic_cart, optimistic_view, Status, SyncError, View};
 
@@ -104,6 +106,8 @@ const CONFLICT_STREAK: u32 = 3;
 pub struct Engine {
     config: Config,
     token: Option<String>,
+    /// Orders token writes across tabs (see [`TokenRecord`]).
+    generation: u64,
     server: Option<CartView>,
     outbox: Outbox,
     leader: bool,
@@ -134,6 +138,7 @@ impl Engine {
         let mut engine = Engine {
             config,
             token: None,
+            generation: 0,
             server: None,
             outbox: Outbox::new(),
             leader: false,
@@ -161,8 +166,15 @@ impl Engine {
     /// the returned actions are carried out).
     pub fn persisted(&self) -> Persisted {
         Persisted {
-            token: self.token.clone(),
-            server_cart: self.server.clone(),
+            token: TokenRecord {
+                token: self.token.clone(),
+                generation: self.generation,
+            },
+            server_cart: self
+                .token
+                .clone()
+                .zip(self.server.clone())
+                .map(|(token, cart)| ServerCart { token, cart }),
             pending: self.outbox.iter().cloned().collect(),
         }
     }
@@ -205,11 +217,16 @@ impl Engine {
             StorageChange::MutationRemoved(id) => {
                 self.outbox.remove(&id);
             }
-            StorageChange::TokenChanged(token) => self.set_token(token),
-            StorageChange::ServerCartChanged(Some(cart)) => {
-                self.adopt(cart, false, &mut actions);
+            StorageChange::TokenChanged(record) => {
+                if self.take_token(record) && self.leader {
+                    self.refresh_wanted = self.token.is_some();
+                }
             }
-            StorageChange::ServerCartChanged(None) => self.server = None,
+            StorageChange::ServerCartChanged(stored) => {
+                if self.token.as_ref() == Some(&stored.token) {
+                    self.adopt(stored.cart, false, &mut actions);
+                }
+            }
         }
         self.finish(now, &mut actions);
         actions
@@ -265,8 +282,7 @@ impl Engine {
     /// Switches to another cart (after login attached the anonymous cart to
     /// an account cart): persists it and sends what is pending there.
     pub fn adopt_cart(&mut self, token: String, cart: CartView, now: u64) -> Vec<Action> {
-        self.set_token(Some(token.clone()));
-        let mut actions = vec![Action::PersistToken(Some(token))];
+        let mut actions = vec![self.change_token(Some(token))];
         self.adopt(cart, true, &mut actions);
         self.finish(now, &mut actions);
         actions
@@ -316,10 +332,12 @@ impl Engine {
     /// already heard of the settlement says nothing twice).
     fn load(&mut self, persisted: Persisted, restoring: bool, actions: &mut Vec<Action>) {
         let had: Vec<MutationId> = self.outbox.iter().map(|r| r.mutation.id).collect();
-        if persisted.token != self.token {
-            self.set_token(persisted.token);
+        self.take_token(persisted.token);
+        if let Some(stored) = persisted.server_cart {
+            if self.token.as_ref() == Some(&stored.token) {
+                self.adopt(stored.cart, false, actions);
+            }
         }
-        self.server = persisted.server_cart;
         self.outbox = Outbox::new();
         for record in persisted.pending {
             match &record.settled {
@@ -334,25 +352,52 @@ impl Engine {
         }
     }
 
-    fn set_token(&mut self, token: Option<String>) {
-        if token != self.token {
-            self.token = token;
-            self.server = None;
-            self.waiting_for_token = false;
-            self.conflict_streak = 0;
+    /// Takes a token record another tab wrote if it is newer than what
+    /// this tab holds. Returns whether the token changed.
+    fn take_token(&mut self, record: TokenRecord) -> bool {
+        if (record.generation, &record.token) <= (self.generation, &self.token) {
+            return false;
         }
+        self.generation = record.generation;
+        self.switch_token(record.token)
     }
 
-    /// Takes `cart` as the server's if it is not older than the one known.
-    /// Returns whether it was taken.
+    /// This tab moves to another cart (or to none): returns the write.
+    fn change_token(&mut self, token: Option<String>) -> Action {
+        self.generation += 1;
+        self.switch_token(token.clone());
+        Action::PersistToken(TokenRecord {
+            token,
+            generation: self.generation,
+        })
+    }
+
+    fn switch_token(&mut self, token: Option<String>) -> bool {
+        if token == self.token {
+            return false;
+        }
+        self.token = token;
+        self.server = None;
+        self.waiting_for_token = false;
+        self.conflict_streak = 0;
+        true
+    }
+
+    /// Takes `cart` as the server's (for the current token) if it is not
+    /// older than the one known; `persist` writes it to storage too (only
+    /// the leader's answers and `adopt_cart` do). Returns whether it was
+    /// taken.
     fn adopt(&mut self, cart: CartView, persist: bool, actions: &mut Vec<Action>) -> bool {
         if let Some(known) = &self.server {
             if cart.version < known.version || *known == cart {
                 return false;
             }
         }
-        if persist && self.leader {
-            actions.push(Action::PersistServerCart(Some(cart.clone())));
+        if let (true, Some(token)) = (persist, &self.token) {
+            actions.push(Action::PersistServerCart(ServerCart {
+                token: token.clone(),
+                cart: cart.clone(),
+            }));
         }
         self.server = Some(cart);
         true

@@ -111,11 +111,31 @@ pub fn mutation_key(id: &MutationId) -> String {
     format!("{MUTATION_KEY_PREFIX}{id}")
 }
 
+/// The cart token as stored ([`TOKEN_KEY`]). Storage events can arrive
+/// late, after a tab already read newer state, so writes are ordered: a tab
+/// takes a record only if its `(generation, token)` is greater than the one
+/// it holds. `token: None` (the cart is gone, a new one is coming) is stored
+/// as a record too, so the generation survives it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub token: Option<String>,
+    pub generation: u64,
+}
+
+/// The last server cart as stored ([`SERVER_CART_KEY`]), tagged with its
+/// cart's token so a late write about an old cart is never taken for the
+/// current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerCart {
+    pub token: String,
+    pub cart: v1::CartView,
+}
+
 /// Everything the engine persists: enough to restore it completely.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Persisted {
-    pub token: Option<String>,
-    pub server_cart: Option<v1::CartView>,
+    pub token: TokenRecord,
+    pub server_cart: Option<ServerCart>,
     pub pending: Vec<StoredMutation>,
 }
 
@@ -125,8 +145,8 @@ pub enum StorageChange {
     /// A mutation key was written (new, or settled as a tombstone).
     MutationAdded(StoredMutation),
     MutationRemoved(MutationId),
-    TokenChanged(Option<String>),
-    ServerCartChanged(Option<v1::CartView>),
+    TokenChanged(TokenRecord),
+    ServerCartChanged(ServerCart),
 }
 
 /// Something the shopper should hear about.
@@ -158,10 +178,10 @@ pub enum Action {
     PersistMutation(StoredMutation),
     /// Remove [`mutation_key`]`(id)`.
     RemoveMutation(MutationId),
-    /// Write (or, with `None`, remove) [`TOKEN_KEY`].
-    PersistToken(Option<String>),
-    /// Write (or, with `None`, remove) [`SERVER_CART_KEY`].
-    PersistServerCart(Option<v1::CartView>),
+    /// Write [`TOKEN_KEY`].
+    PersistToken(TokenRecord),
+    /// Write [`SERVER_CART_KEY`].
+    PersistServerCart(ServerCart),
     Send(Request),
     /// Call `Engine::on_timer` at `at` (ms); replaces any earlier schedule.
     ScheduleTimer {

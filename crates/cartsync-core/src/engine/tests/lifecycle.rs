@@ -14,11 +14,7 @@ fn old_mutations_expire_as_events_and_are_never_sent() {
         created_at: 1,
         settled: None,
     };
-    let persisted = Persisted {
-        token: Some(T.into()),
-        server_cart: Some(cart_at(1, &[])),
-        pending: vec![old.clone()],
-    };
+    let persisted = stored(T, cart_at(1, &[]), vec![old.clone()]);
     let (mut e, _) = Engine::restore(Config::default(), persisted.clone(), week + 2);
     let a = e.leadership_gained(persisted, week + 2);
     assert!(matches!(events(&a)[..], [Event::Expired { created_at: 1, .. }]));
@@ -36,7 +32,10 @@ fn a_missing_or_closed_cart_is_replaced_and_pending_is_resent() {
         let a = e.issue(Command::add("a", 1), 1, &mut rng).unwrap();
         let (req, sent) = batch(&a).unwrap();
         let a = e.on_failure(req, Failure::Permanent(body(code)), 2, &mut rng);
-        assert!(a.contains(&Action::PersistToken(None)));
+        assert!(a.contains(&Action::PersistToken(TokenRecord {
+            token: None,
+            generation: 2
+        })));
         assert!(matches!(events(&a)[..], [Event::CartReplaced { old_token, .. }] if old_token == T));
         let [Request::CreateCart { id }] = sends(&a)[..] else {
             panic!("fresh cart: {a:?}")
@@ -116,10 +115,28 @@ fn other_tabs_changes_arrive_through_storage() {
         }
     }
     assert_eq!(other.view().pending, 0);
-    other.on_storage(StorageChange::TokenChanged(Some("tok-9".into())), 9);
-    other.on_storage(StorageChange::ServerCartChanged(Some(cart_at(3, &[("q", 2)]))), 9);
+    let token = |t: &str, generation| {
+        StorageChange::TokenChanged(TokenRecord {
+            token: Some(t.into()),
+            generation,
+        })
+    };
+    let cart = |t: &str, v, q| {
+        StorageChange::ServerCartChanged(ServerCart {
+            token: t.into(),
+            cart: cart_at(v, &[("q", q)]),
+        })
+    };
+    other.on_storage(token("tok-9", 2), 9);
+    other.on_storage(cart("tok-9", 3, 2), 9);
     assert_eq!(other.view().cart.lines[0].quantity, 2);
     assert_eq!(other.token(), Some("tok-9"));
+    // Late events about older writes change nothing.
+    other.on_storage(cart("tok-9", 2, 5), 10);
+    other.on_storage(token(T, 1), 10);
+    other.on_storage(cart(T, 8, 7), 10);
+    assert_eq!(other.token(), Some("tok-9"));
+    assert_eq!(other.view().cart.lines[0].quantity, 2);
 }
 
 #[test]

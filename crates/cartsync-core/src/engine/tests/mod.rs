@@ -23,11 +23,7 @@ fn cart_at(version: u64, lines: &[(&str, u32)]) -> CartView {
 
 /// A leader engine on cart `T` at `version`, refresh already answered.
 fn leader(version: u64, lines: &[(&str, u32)]) -> (Engine, SplitMix64) {
-    let persisted = Persisted {
-        token: Some(T.into()),
-        server_cart: Some(cart_at(version, lines)),
-        pending: vec![],
-    };
+    let persisted = stored(T, cart_at(version, lines), vec![]);
     let mut rng = SplitMix64(42);
     let (mut e, _) = Engine::restore(Config::default(), persisted.clone(), 0);
     let a = e.leadership_gained(persisted, 0);
@@ -35,6 +31,20 @@ fn leader(version: u64, lines: &[(&str, u32)]) -> (Engine, SplitMix64) {
     let ok = ok_response(cart_at(version, lines), vec![]);
     e.on_response(id, ok, 1, &mut rng);
     (e, rng)
+}
+
+fn stored(token: &str, cart: CartView, pending: Vec<StoredMutation>) -> Persisted {
+    Persisted {
+        token: TokenRecord {
+            token: Some(token.into()),
+            generation: 1,
+        },
+        server_cart: Some(ServerCart {
+            token: token.into(),
+            cart,
+        }),
+        pending,
+    }
 }
 
 fn sends(actions: &[Action]) -> Vec<&Request> {
@@ -163,8 +173,8 @@ fn the_cart_is_created_lazily_once_by_the_leader_only() {
         cart: cart_at(0, &[]),
     });
     let a = e.on_response(id, created, 3, &mut rng);
-    assert_eq!(a[0], Action::PersistToken(Some(T.into())));
-    assert!(matches!(a[1], Action::PersistServerCart(Some(_))));
+    assert!(matches!(&a[0], Action::PersistToken(TokenRecord { token: Some(t), generation: 1 }) if t == T));
+    assert!(matches!(a[1], Action::PersistServerCart(_)));
     assert_eq!(batch(&a).unwrap().1.len(), 2);
     assert_eq!(e.token(), Some(T));
 }
@@ -345,7 +355,11 @@ fn a_late_answer_never_resurrects_a_removed_line() {
     let (req, sent) = batch(&a).unwrap();
     e.on_timer(e.config().request_timeout_ms, &mut rng);
     // A newer answer (via another request) already removed the line...
-    e.on_storage(StorageChange::ServerCartChanged(Some(cart_at(6, &[]))), 20_000);
+    let newer = ServerCart {
+        token: T.into(),
+        cart: cart_at(6, &[]),
+    };
+    e.on_storage(StorageChange::ServerCartChanged(newer), 20_000);
     // ...then the old request answers with an older cart.
     let stale = ok_response(cart_at(5, &[("a", 1)]), vec![]);
     let a = e.on_response(req, stale, 20_001, &mut rng);

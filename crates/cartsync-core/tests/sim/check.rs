@@ -1,0 +1,115 @@
+//! The properties every run must have.
+
+use super::world::{Value, World};
+use super::Stats;
+use cartsync_core::{replay, Cart, MutationId};
+use std::collections::BTreeMap;
+
+pub fn all(w: &World) -> Result<Stats, String> {
+    let applied = exactly_once(w)?;
+    sequential_model(w)?;
+    converged(w)?;
+    Ok(Stats {
+        issued: w.issued.len(),
+        applied,
+        rejected: w.refused.len(),
+        conflicts: w.conflicts,
+        replaced: w.replaced,
+        steps: w.seq as usize,
+    })
+}
+
+/// Each issued mutation is applied exactly once in the authority's event
+/// logs, or it was surfaced as rejected (and then applied nowhere); nothing
+/// the authority applied was invented; nothing acknowledged was lost.
+fn exactly_once(w: &World) -> Result<usize, String> {
+    let mut applied: BTreeMap<MutationId, usize> = BTreeMap::new();
+    for cart in w.authority.carts.values() {
+        for e in &cart.events {
+            *applied.entry(e.mutation_id).or_default() += 1;
+        }
+    }
+    for (client, id) in &w.issued {
+        let n = applied.get(id).copied().unwrap_or(0);
+        let refused = w.refused.contains(id);
+        match (n, refused) {
+            (1, false) | (0, true) => {}
+            _ => {
+                return Err(format!(
+                    "client {client}: mutation {id} applied {n} times, rejected event: {refused}"
+                ))
+            }
+        }
+    }
+    if applied.len() != w.issued.len() - w.refused.len() {
+        return Err(format!(
+            "the authority applied {} mutations nobody issued",
+            applied.len()
+        ));
+    }
+    if let Some(lost) = w.acked.iter().find(|id| !applied.contains_key(id)) {
+        return Err(format!("mutation {lost} was acknowledged but is in no event log"));
+    }
+    Ok(applied.len())
+}
+
+/// Every durable cart equals its event log replayed from empty.
+fn sequential_model(w: &World) -> Result<(), String> {
+    for (token, stored) in &w.authority.carts {
+        let base = Cart {
+            updated_at: stored.cart.updated_at,
+            ..Cart::default()
+        };
+        let mut model =
+            replay(&base, &stored.events, &w.authority.limits).map_err(|e| format!("{token}: replay: {e}"))?;
+        model.updated_at = stored.cart.updated_at;
+        if model != stored.cart {
+            return Err(format!("{token}: cart {:?} != replayed {:?}", stored.cart, model));
+        }
+        if stored.cart.version != stored.events.len() as u64 {
+            return Err(format!(
+                "{token}: version {} after {} events",
+                stored.cart.version,
+                stored.events.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// After quiescence every tab of every client shows the authority's cart,
+/// with nothing pending, in memory or in storage.
+fn converged(w: &World) -> Result<(), String> {
+    for (c, client) in w.clients.iter().enumerate() {
+        if let Some(key) = client.storage.iter().find(|(_, v)| matches!(v, Value::Mutation(_))) {
+            return Err(format!("client {c}: {} still in storage", key.0));
+        }
+        let token = client.storage.values().find_map(|v| match v {
+            Value::Token(t) => t.token.clone(),
+            _ => None,
+        });
+        let expected = match &token {
+            Some(t) => match w.authority.carts.get(t) {
+                Some(stored) if !stored.closed => stored.cart.clone(),
+                _ => return Err(format!("client {c}: token {t} names no open cart")),
+            },
+            None => Cart::default(),
+        };
+        for (slot, tab) in client.tabs.iter().enumerate() {
+            let Some(tab) = tab else { continue };
+            let view = tab.engine.view();
+            let shown = view.cart.to_cart();
+            let who = format!("client {c} tab {slot}");
+            if tab.engine.token() != token.as_deref() {
+                return Err(format!("{who}: token {:?}, storage {token:?}", tab.engine.token()));
+            }
+            if view.pending != 0 {
+                return Err(format!("{who}: {} pending", view.pending));
+            }
+            if !shown.same_content(&expected) || shown.version != expected.version {
+                return Err(format!("{who}: shows {shown:?}, authority has {expected:?}"));
+            }
+        }
+    }
+    Ok(())
+}

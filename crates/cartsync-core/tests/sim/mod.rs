@@ -1,0 +1,395 @@
+//! A deterministic simulation of cartsync clients against the authority.
+//! One seed decides everything: how many clients and tabs, what shoppers
+//! do, what the network loses, duplicates and reorders, when tabs reload
+//! and when the authority restarts.
+
+pub mod authority;
+mod check;
+pub mod world;
+
+use authority::{Authority, Reply};
+use cartsync_core::engine::{Config, Engine, StorageChange, TokenRecord};
+use cartsync_core::{Command, Options, Random, Sku, SplitMix64};
+use std::collections::{BTreeMap, BTreeSet};
+use world::{Addr, Client, Ev, Net, Tab, Value, World, CALM};
+
+/// What one run did, for the summary line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub issued: usize,
+    pub applied: usize,
+    pub rejected: usize,
+    pub conflicts: usize,
+    pub replaced: usize,
+    pub steps: usize,
+}
+
+/// Runs one seed; `Err` says what went wrong.
+pub fn run(seed: u64) -> Result<Stats, String> {
+    run_world(build(seed, false))
+}
+
+/// Runs one seed and appends its trace to `trace`.
+pub fn run_traced(seed: u64, trace: &mut Vec<String>) -> Result<Stats, String> {
+    let mut w = build(seed, true);
+    let result = run_world_ref(&mut w);
+    trace.extend(w.trace.take().unwrap_or_default());
+    result
+}
+
+fn run_world(mut w: World) -> Result<Stats, String> {
+    run_world_ref(&mut w)
+}
+
+fn run_world_ref(w: &mut World) -> Result<Stats, String> {
+    let chaos_steps = 40 + w.below(120) as usize;
+    for _ in 0..chaos_steps {
+        chaos_step(w);
+        if let Some(v) = &w.violation {
+            return Err(v.clone());
+        }
+    }
+    heal(w)?;
+    if let Some(v) = &w.violation {
+        return Err(v.clone());
+    }
+    check::all(w)
+}
+
+fn build(seed: u64, trace: bool) -> World {
+    let mut rng = SplitMix64(seed);
+    let n_clients = 1 + (rng.next_u64() % 3) as usize;
+    let net = Net {
+        drop: rng.next_u64() % 250,
+        dup: rng.next_u64() % 150,
+        fail: rng.next_u64() % 100,
+        max_delay: 1 + rng.next_u64() % 3_000,
+        storage_delay: 1 + rng.next_u64() % 2_000,
+    };
+    let mut w = World {
+        rng,
+        now: 1_000_000,
+        queue: BTreeMap::new(),
+        seq: 0,
+        clients: Vec::new(),
+        authority: Authority::default(),
+        epoch: 0,
+        net,
+        next_incarnation: 0,
+        config: Config::default(),
+        issued: Vec::new(),
+        refused: BTreeSet::new(),
+        acked: BTreeSet::new(),
+        tombstoned: BTreeSet::new(),
+        trace: trace.then(Vec::new),
+        violation: None,
+        conflicts: 0,
+        replaced: 0,
+    };
+    // Some clients share an account cart (the same shopper on two devices),
+    // which is where version conflicts come from.
+    let shared = w.chance(600).then(|| w.authority.create(1_000_000));
+    for c in 0..n_clients {
+        let mut storage = BTreeMap::new();
+        if let Some(token) = &shared {
+            if c < 2 {
+                let record = TokenRecord {
+                    token: Some(token.clone()),
+                    generation: 1,
+                };
+                storage.insert(cartsync_core::engine::TOKEN_KEY.to_string(), Value::Token(record));
+            }
+        }
+        let rng = SplitMix64(w.rng.next_u64());
+        w.clients.push(Client {
+            storage,
+            tabs: vec![None, None, None],
+            leader: None,
+            online: true,
+            rng,
+            stored_newest: None,
+        });
+        let n_tabs = 1 + w.below(3) as usize;
+        for t in 0..n_tabs {
+            open_tab(&mut w, c, t);
+        }
+    }
+    w.log(|| format!("seed {seed}: {n_clients} clients, shared {shared:?}, {net:?}"));
+    w
+}
+
+/// Opens (or re-opens) a tab: a fresh engine restored from storage; it
+/// takes the flush lock if nobody holds it.
+fn open_tab(w: &mut World, client: usize, slot: usize) {
+    w.next_incarnation += 1;
+    let incarnation = w.next_incarnation;
+    let persisted = w.read_storage(client);
+    let (engine, actions) = Engine::restore(w.config.clone(), persisted, w.now);
+    w.clients[client].tabs[slot] = Some(Tab {
+        engine,
+        incarnation,
+        timer: None,
+        storage_clock: 0,
+        newest: None,
+    });
+    let a = Addr {
+        client,
+        tab: slot,
+        incarnation,
+    };
+    w.log(|| format!("c{client}t{slot} opens"));
+    w.carry_out(a, actions);
+    let online = w.clients[client].online;
+    w.call(a, |e, _, now| e.set_online(online, now));
+    if w.clients[client].leader.is_none() {
+        take_lead(w, a);
+    }
+}
+
+fn take_lead(w: &mut World, a: Addr) {
+    w.clients[a.client].leader = Some(a.tab);
+    let storage = w.read_storage(a.client);
+    w.log(|| format!("c{}t{} leads", a.client, a.tab));
+    w.call(a, |e, _, now| e.leadership_gained(storage, now));
+}
+
+/// Closes a tab (its engine is dropped); the lock passes on.
+fn close_tab(w: &mut World, client: usize, slot: usize) {
+    w.clients[client].tabs[slot] = None;
+    w.log(|| format!("c{client}t{slot} closes"));
+    if w.clients[client].leader == Some(slot) {
+        w.clients[client].leader = None;
+        pass_lead(w, client);
+    }
+}
+
+fn pass_lead(w: &mut World, client: usize) {
+    let open = w.open_tabs(client);
+    if !open.is_empty() {
+        let next = open[w.below(open.len() as u64) as usize];
+        take_lead(w, next);
+    }
+}
+
+fn random_command(w: &mut World) -> Command {
+    const SKUS: [&str; 5] = ["a", "b", "c", "ghost", "a"];
+    let sku = Sku::new(SKUS[w.below(5) as usize]);
+    let mut options = Options::new();
+    if w.chance(250) {
+        options.insert("size".into(), "M".into());
+    }
+    match w.below(20) {
+        0..=6 => Command::AddItem {
+            sku,
+            quantity: 1 + w.below(3) as i64,
+            options,
+        },
+        7..=10 => Command::SetQuantity {
+            sku,
+            options,
+            quantity: w.below(4) as i64,
+        },
+        11..=12 => Command::RemoveItem { sku, options },
+        13 => Command::ApplyCoupon {
+            code: ["save10", "FREE"][w.below(2) as usize].into(),
+        },
+        14 => Command::RemoveCoupon { code: "SAVE10".into() },
+        15 => Command::SelectShipping {
+            option: ["std", "express", "drone"][w.below(3) as usize].into(),
+        },
+        16 => Command::Clear {},
+        // Invalid locally: refused before anything is persisted.
+        17 => Command::add("a", 0),
+        18 => Command::add("no spaces", 1),
+        _ => Command::set("b", 1_000),
+    }
+}
+
+fn user_command(w: &mut World) {
+    let client = w.below(w.clients.len() as u64) as usize;
+    let open = w.open_tabs(client);
+    if open.is_empty() {
+        return;
+    }
+    let a = open[w.below(open.len() as u64) as usize];
+    let command = random_command(w);
+    let before = w.clients[client].storage.clone();
+    let now = w.now;
+    let client_state = &mut w.clients[client];
+    let Some(tab) = client_state.tabs[a.tab].as_mut() else {
+        return;
+    };
+    match tab.engine.issue(command.clone(), now, &mut client_state.rng) {
+        Ok(actions) => {
+            if let Some(cartsync_core::engine::Action::PersistMutation(r)) = actions.first() {
+                w.issued.push((client, r.mutation.id));
+            }
+            w.log(|| format!("c{client}t{} issues {command:?}", a.tab));
+            w.carry_out(a, actions);
+        }
+        Err(e) => {
+            w.log(|| format!("c{client}t{} refused locally {}", a.tab, e.code()));
+            assert_eq!(
+                before, w.clients[client].storage,
+                "a refused command persisted something"
+            );
+        }
+    }
+}
+
+fn chaos_step(w: &mut World) {
+    let roll = w.below(1000);
+    w.now += w.below(200);
+    match roll {
+        0..=449 => {
+            deliver_next(w);
+        }
+        450..=699 => user_command(w),
+        700..=779 => {
+            let jump = w.below(20_000);
+            w.now += jump;
+            deliver_due(w);
+        }
+        780..=819 => {
+            // Reload: the engine is dropped and restored from storage.
+            let client = w.below(w.clients.len() as u64) as usize;
+            let slot = w.below(3) as usize;
+            if w.clients[client].tabs[slot].is_some() {
+                close_tab(w, client, slot);
+            }
+            open_tab(w, client, slot);
+        }
+        820..=849 => {
+            let client = w.below(w.clients.len() as u64) as usize;
+            let slot = w.below(3) as usize;
+            if w.clients[client].tabs[slot].is_some() {
+                close_tab(w, client, slot);
+            }
+        }
+        850..=889 => {
+            let client = w.below(w.clients.len() as u64) as usize;
+            let online = !w.clients[client].online;
+            set_online(w, client, online);
+        }
+        890..=909 => {
+            // The leader steps down without closing (the lock is released).
+            let client = w.below(w.clients.len() as u64) as usize;
+            if let Some(slot) = w.clients[client].leader.take() {
+                let open = w.open_tabs(client);
+                if let Some(a) = open.into_iter().find(|a| a.tab == slot) {
+                    w.log(|| format!("c{client}t{slot} steps down"));
+                    w.call(a, |e, _, now| e.leadership_lost(now));
+                }
+                pass_lead(w, client);
+            }
+        }
+        910..=929 => {
+            w.epoch += 1;
+            w.log(|| "authority restarts".into());
+        }
+        930..=939 => {
+            // A checkout elsewhere closes a cart.
+            let open: Vec<String> = w
+                .authority
+                .carts
+                .iter()
+                .filter(|(_, c)| !c.closed)
+                .map(|(t, _)| t.clone())
+                .collect();
+            if !open.is_empty() {
+                let token = open[w.below(open.len() as u64) as usize].clone();
+                w.log(|| format!("checkout closes {token}"));
+                if let Some(c) = w.authority.carts.get_mut(&token) {
+                    c.closed = true;
+                }
+            }
+        }
+        _ => {
+            let client = w.below(w.clients.len() as u64) as usize;
+            if let Some(slot) = w.clients[client].leader {
+                if let Some(a) = w.open_tabs(client).into_iter().find(|a| a.tab == slot) {
+                    w.call(a, |e, _, now| e.refresh(now));
+                }
+            }
+        }
+    }
+}
+
+fn set_online(w: &mut World, client: usize, online: bool) {
+    w.clients[client].online = online;
+    w.log(|| format!("c{client} online={online}"));
+    for a in w.open_tabs(client) {
+        w.call(a, |e, _, now| e.set_online(online, now));
+    }
+}
+
+/// Delivers every event due by now.
+fn deliver_due(w: &mut World) {
+    while w.queue.first_key_value().is_some_and(|(k, _)| k.0 <= w.now) {
+        deliver_next(w);
+    }
+}
+
+fn deliver_next(w: &mut World) -> bool {
+    let Some(((at, _), ev)) = w.queue.pop_first() else {
+        return false;
+    };
+    w.now = w.now.max(at);
+    match ev {
+        Ev::ToAuthority { from, epoch, request } => w.serve(from, epoch, request),
+        Ev::ToTab { to, epoch, id, reply } => {
+            if epoch == w.epoch {
+                w.log(|| format!("c{}t{} gets {id}: {}", to.client, to.tab, world::short_reply(&reply)));
+                match reply {
+                    Reply::Answer(r) => w.call(to, |e, rng, now| e.on_response(id, *r, now, rng)),
+                    Reply::Failed(f) => w.call(to, |e, rng, now| e.on_failure(id, f, now, rng)),
+                }
+            }
+        }
+        Ev::Storage { to, change } => deliver_storage(w, to, change),
+        Ev::Timer { to, at } => {
+            if w.tab(to).is_some_and(|t| t.timer == Some(at)) {
+                w.call(to, |e, rng, now| e.on_timer(now, rng));
+            }
+        }
+    }
+    true
+}
+
+fn deliver_storage(w: &mut World, to: Addr, change: StorageChange) {
+    w.call(to, |e, _, now| e.on_storage(change, now));
+}
+
+/// The network heals, every client comes online with an open leader tab,
+/// leaders refresh, and everything runs until nothing is left to do.
+fn heal(w: &mut World) -> Result<(), String> {
+    w.net = CALM;
+    w.log(|| "--- heal ---".into());
+    for client in 0..w.clients.len() {
+        if w.open_tabs(client).is_empty() {
+            open_tab(w, client, 0);
+        }
+        if !w.clients[client].online {
+            set_online(w, client, true);
+        }
+    }
+    for round in 0..3 {
+        if round > 0 {
+            for client in 0..w.clients.len() {
+                if let Some(slot) = w.clients[client].leader {
+                    if let Some(a) = w.open_tabs(client).into_iter().find(|a| a.tab == slot) {
+                        w.call(a, |e, _, now| e.refresh(now));
+                    }
+                }
+            }
+        }
+        let mut steps = 0;
+        while deliver_next(w) {
+            steps += 1;
+            if steps > 50_000 {
+                return Err(format!("did not quiesce (round {round})"));
+            }
+        }
+    }
+    Ok(())
+}
