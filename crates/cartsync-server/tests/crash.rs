@@ -213,3 +213,65 @@ fn kill_dash_nine_mid_stream_loses_no_acknowledged_mutation() {
         applied_now
     );
 }
+
+/// SIGTERM drains and exits cleanly.
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = start(&dir.path().join("term.db"));
+    let (status, _) = http(addr, "POST", "/api/v1/carts", None).unwrap();
+    assert_eq!(status, 201);
+    let pid = server.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A throughput figure, not a check: `cargo test -p cartsync-server --test
+/// crash -- --ignored --nocapture`. Clients each own a cart and send
+/// single-mutation batches over fresh connections for three seconds.
+#[test]
+#[ignore]
+fn measure_mutations_per_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, addr) = start(&dir.path().join("bench.db"));
+    for clients in [1usize, 8, 32] {
+        let done = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads: Vec<_> = (0..clients)
+            .map(|c| {
+                let (done, stop) = (done.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let (_, created) = http(addr, "POST", "/api/v1/carts", None).unwrap();
+                    let token = created["token"].as_str().unwrap().to_string();
+                    let skus = ["tee-black", "mug-enamel", "cap-canvas", "sticker-pack", "tote-natural"];
+                    let mut k = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        let id = uuid::Uuid::new_v4().to_string();
+                        let sku = format!("{}", skus[(c + k) % skus.len()]);
+                        let m = json!({"id": id, "base_version": null, "command": {"type": "add_item", "sku": sku, "quantity": 1, "options": {"n": (k / 500).to_string()}}});
+                        let (status, _) = http(addr, "POST", &format!("/api/v1/carts/{token}/mutations"), Some(&json!({"mutations": [m]}))).unwrap();
+                        assert_eq!(status, 200);
+                        done.fetch_add(1, Ordering::Relaxed);
+                        k += 1;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().unwrap();
+        }
+        let n = done.load(Ordering::Relaxed);
+        eprintln!("{clients} clients: {n} mutations in 3 s = {:.0}/s", n as f64 / 3.0);
+    }
+}
