@@ -256,7 +256,7 @@ fn measure_mutations_per_second() {
                     let mut k = 0usize;
                     while !stop.load(Ordering::Relaxed) {
                         let id = uuid::Uuid::new_v4().to_string();
-                        let sku = format!("{}", skus[(c + k) % skus.len()]);
+                        let sku = skus[(c + k) % skus.len()].to_string();
                         let m = json!({"id": id, "base_version": null, "command": {"type": "add_item", "sku": sku, "quantity": 1, "options": {"n": (k / 500).to_string()}}});
                         let (status, _) = http(addr, "POST", &format!("/api/v1/carts/{token}/mutations"), Some(&json!({"mutations": [m]}))).unwrap();
                         assert_eq!(status, 200);
