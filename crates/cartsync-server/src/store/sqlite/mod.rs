@@ -1,36 +1,37 @@
-//! [`CartStore`] on embedded SQLite: WAL, `synchronous=FULL`, one write
-//! connection (writes are serialised behind its mutex, which is also what
-//! SQLite does anyway) and a small pool of read connections that run
-//! concurrently with it. Each write is one `BEGIN IMMEDIATE` transaction.
+//! [`CartStore`] on embedded SQLite: WAL, `synchronous=FULL`, migrations
+//! owned here (`migrations/sqlite/`). One writer thread owns the write
+//! connection and group-commits whatever is queued (see [`writer`]); a
+//! small pool of read connections runs concurrently with it.
+
+mod rows;
+mod writer;
 
 use super::{
-    CartId, CartRecord, CartState, CartStore, EventRow, MergeCommit, MergeTarget, Quote, ReplaySource, StoreError,
-    TokenHash,
+    CartId, CartRecord, CartStore, EventRow, MergeCommit, MergeTarget, Quote, ReplaySource, StoreError, TokenHash,
 };
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rows::*;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use writer::Writer;
 
 /// Migrations in order; `PRAGMA user_version` is the count applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
 
 const MAX_IDLE_READERS: usize = 8;
 
-/// The SQLite backend. Cheap to share behind an `Arc`.
+/// The SQLite backend. Cheap to share behind an `Arc`; dropping it stops
+/// the writer thread.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Writer,
     readers: Mutex<Vec<Connection>>,
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::backend(e)
-}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -52,8 +53,8 @@ fn is_constraint(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave a half-written transaction
-    // (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
+    // Idle read connections hold no transaction, so a poisoned pool is safe
+    // to reuse.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -65,7 +66,7 @@ impl SqliteStore {
         migrate(&mut writer)?;
         Ok(SqliteStore {
             path,
-            writer: Mutex::new(writer),
+            writer: Writer::start(writer).map_err(backend)?,
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -79,7 +80,7 @@ impl SqliteStore {
         PathBuf::from(rest)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = lock(&self.readers).pop();
         let mut conn = match pooled {
             Some(c) => c,
@@ -98,12 +99,9 @@ impl SqliteStore {
         out
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+    /// Runs `f` in the writer's next group commit (see [`writer`]).
+    fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        self.writer.write(f)
     }
 }
 
@@ -132,151 +130,20 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-const CART_COLUMNS: &str = "id, state, merged_into, order_id, snapshot, quotes, created_at";
-
-/// The row wrapper of `carts`: columns as SQLite holds them.
-struct CartRow {
-    id: i64,
-    state: String,
-    merged_into: Option<i64>,
-    order_id: Option<String>,
-    snapshot: String,
-    quotes: String,
-    created_at: i64,
-}
-
-fn cart_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CartRow> {
-    Ok(CartRow {
-        id: r.get(0)?,
-        state: r.get(1)?,
-        merged_into: r.get(2)?,
-        order_id: r.get(3)?,
-        snapshot: r.get(4)?,
-        quotes: r.get(5)?,
-        created_at: r.get(6)?,
-    })
-}
-
-fn to_record(row: CartRow) -> Result<CartRecord> {
-    let state = match (row.state.as_str(), row.merged_into, row.order_id) {
-        ("merged", Some(into), _) => CartState::Merged { into },
-        ("closed", _, Some(order_id)) => CartState::Closed { order_id },
-        _ => CartState::Open,
-    };
-    Ok(CartRecord {
-        id: row.id,
-        state,
-        cart: serde_json::from_str(&row.snapshot)?,
-        quotes: serde_json::from_str(&row.quotes)?,
-        created_at: to_u64(row.created_at),
-    })
-}
-
-fn load_in(tx: &Transaction<'_>, id: CartId) -> Result<CartRecord> {
-    let sql = format!("SELECT {CART_COLUMNS} FROM carts WHERE id = ?1");
-    let row = tx.query_row(&sql, [id], cart_row).optional()?;
-    to_record(row.ok_or(StoreError::NotFound)?)
-}
-
-/// The current version and state of a cart, for conflict reports.
-fn version_of(tx: &Transaction<'_>, id: CartId) -> Result<(u64, String)> {
-    let row: Option<(i64, String)> = tx
-        .query_row("SELECT version, state FROM carts WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    let (v, s) = row.ok_or(StoreError::NotFound)?;
-    Ok((to_u64(v), s))
-}
-
-fn insert_cart(tx: &Transaction<'_>, cart: &Cart, quotes: &[Quote], now: u64) -> Result<CartId> {
-    let snapshot = serde_json::to_string(cart)?;
-    tx.execute(
-        "INSERT INTO carts (owner, version, snapshot, quotes, base_version, base, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?2, ?3, ?5, ?5)",
-        params![
-            cart.owner,
-            to_i64(cart.version),
-            snapshot,
-            serde_json::to_string(quotes)?,
-            to_i64(now)
-        ],
-    )?;
-    Ok(tx.last_insert_rowid())
-}
-
-fn insert_token(tx: &Transaction<'_>, hash: &TokenHash, cart: CartId, now: u64) -> Result<()> {
-    tx.execute(
-        "INSERT INTO cart_tokens (hash, cart_id, created_at) VALUES (?1, ?2, ?3)",
-        params![&hash[..], cart, to_i64(now)],
-    )?;
-    Ok(())
-}
-
-fn event_body(row: &EventRow) -> Result<String> {
-    Ok(match (&row.command, &row.merge_report) {
-        (Some(c), _) => serde_json::to_string(c)?,
-        (None, Some(r)) => serde_json::to_string(r)?,
-        (None, None) => "null".to_string(),
-    })
-}
-
-fn insert_event(tx: &Transaction<'_>, cart: CartId, row: &EventRow) -> Result<()> {
-    tx.execute(
-        "INSERT INTO events (cart_id, version, kind, mutation_id, body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            cart,
-            to_i64(row.version),
-            row.kind,
-            row.mutation_id.map(|m| m.to_string()),
-            event_body(row)?,
-            to_i64(row.at)
-        ],
-    )?;
-    Ok(())
-}
-
-fn parse_event(version: i64, kind: String, mutation_id: Option<String>, body: String, at: i64) -> Result<EventRow> {
-    let mutation_id = match mutation_id {
-        Some(s) => Some(MutationId(s.parse().map_err(backend)?)),
-        None => None,
-    };
-    let (command, merge_report) = if kind == "mutation" {
-        (Some(serde_json::from_str(&body)?), None)
-    } else {
-        (None, Some(serde_json::from_str(&body)?))
-    };
-    Ok(EventRow {
-        version: to_u64(version),
-        kind,
-        mutation_id,
-        command,
-        merge_report,
-        at: to_u64(at),
-    })
-}
-
 impl CartStore for SqliteStore {
     fn ping(&self) -> Result<()> {
         self.read(|tx| Ok(tx.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(drop)?))
     }
 
     fn create_cart(&self, token_hash: &TokenHash, now: u64) -> Result<CartRecord> {
-        self.write(|tx| {
+        let token_hash = *token_hash;
+        self.write(move |tx| {
             let cart = Cart {
                 updated_at: now,
                 ..Cart::default()
             };
             let id = insert_cart(tx, &cart, &[], now)?;
-            insert_token(tx, token_hash, id, now)?;
+            insert_token(tx, &token_hash, id, now)?;
             load_in(tx, id)
         })
     }
@@ -334,14 +201,18 @@ impl CartStore for SqliteStore {
         quotes: &[Quote],
         now: u64,
     ) -> Result<()> {
-        self.write(|tx| {
+        // The writer thread needs owned data (it outlives this borrow as far
+        // as the compiler knows); a clone is cheap next to an fsync.
+        let decision = decision.clone();
+        let quotes = quotes.to_vec();
+        self.write(move |tx| {
             let changed = tx.execute(
                 "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
                  WHERE id = ?5 AND version = ?6 AND state = 'open'",
                 params![
                     to_i64(decision.cart.version),
                     serde_json::to_string(&decision.cart)?,
-                    serde_json::to_string(quotes)?,
+                    serde_json::to_string(&quotes)?,
                     to_i64(now),
                     cart,
                     to_i64(expected_version)
@@ -391,7 +262,8 @@ impl CartStore for SqliteStore {
     }
 
     fn commit_merge(&self, m: &MergeCommit) -> Result<CartId> {
-        self.write(|tx| {
+        let m = m.clone();
+        self.write(move |tx| {
             let target = match &m.target {
                 MergeTarget::Existing { id, expected_version } => {
                     let changed = tx.execute(
@@ -465,7 +337,8 @@ impl CartStore for SqliteStore {
     }
 
     fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<()> {
-        self.write(|tx| {
+        let (key, order) = (key.to_string(), order.clone());
+        self.write(move |tx| {
             let changed = tx.execute(
                 "UPDATE carts SET state = 'closed', order_id = ?1 WHERE id = ?2 AND version = ?3 AND state = 'open'",
                 params![order.id, cart, to_i64(expected_version)],
@@ -483,7 +356,7 @@ impl CartStore for SqliteStore {
                     order.id,
                     cart,
                     key,
-                    serde_json::to_string(order)?,
+                    serde_json::to_string(&order)?,
                     to_i64(order.created_at)
                 ],
             )?;
@@ -492,7 +365,7 @@ impl CartStore for SqliteStore {
     }
 
     fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize> {
-        self.write(|tx| {
+        self.write(move |tx| {
             // Tokens, events and idempotency records go with the cart
             // (ON DELETE CASCADE). Closed carts stay: orders refer to them.
             Ok(tx.execute(
@@ -503,7 +376,7 @@ impl CartStore for SqliteStore {
     }
 
     fn expire_idempotency_records(&self, cutoff: u64) -> Result<usize> {
-        self.write(|tx| Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [to_i64(cutoff)])?))
+        self.write(move |tx| Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [to_i64(cutoff)])?))
     }
 
     fn cart_ids(&self, after: CartId, limit: usize) -> Result<Vec<CartId>> {
@@ -556,12 +429,13 @@ impl CartStore for SqliteStore {
     }
 
     fn repair_snapshot(&self, cart: CartId, expected_version: u64, replayed: &Cart) -> Result<()> {
-        self.write(|tx| {
+        let replayed = replayed.clone();
+        self.write(move |tx| {
             let changed = tx.execute(
                 "UPDATE carts SET version = ?1, snapshot = ?2 WHERE id = ?3 AND version = ?4",
                 params![
                     to_i64(replayed.version),
-                    serde_json::to_string(replayed)?,
+                    serde_json::to_string(&replayed)?,
                     cart,
                     to_i64(expected_version)
                 ],

@@ -1,0 +1,150 @@
+//! Row mapping for the SQLite backend: domain types carry no database
+//! derives; these helpers turn rows into records and records into rows.
+
+use super::super::{CartId, CartRecord, CartState, EventRow, Quote, StoreError, TokenHash};
+use cartsync_core::{Cart, MutationId};
+use rusqlite::{params, Connection, OptionalExtension};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+pub(super) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::backend(e)
+}
+
+pub(super) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(super) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(super) const CART_COLUMNS: &str = "id, state, merged_into, order_id, snapshot, quotes, created_at";
+
+/// The row wrapper of `carts`: columns as SQLite holds them.
+pub(super) struct CartRow {
+    id: i64,
+    state: String,
+    merged_into: Option<i64>,
+    order_id: Option<String>,
+    snapshot: String,
+    quotes: String,
+    created_at: i64,
+}
+
+pub(super) fn cart_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CartRow> {
+    Ok(CartRow {
+        id: r.get(0)?,
+        state: r.get(1)?,
+        merged_into: r.get(2)?,
+        order_id: r.get(3)?,
+        snapshot: r.get(4)?,
+        quotes: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+pub(super) fn to_record(row: CartRow) -> Result<CartRecord> {
+    let state = match (row.state.as_str(), row.merged_into, row.order_id) {
+        ("merged", Some(into), _) => CartState::Merged { into },
+        ("closed", _, Some(order_id)) => CartState::Closed { order_id },
+        _ => CartState::Open,
+    };
+    Ok(CartRecord {
+        id: row.id,
+        state,
+        cart: serde_json::from_str(&row.snapshot)?,
+        quotes: serde_json::from_str(&row.quotes)?,
+        created_at: to_u64(row.created_at),
+    })
+}
+
+pub(super) fn load_in(tx: &Connection, id: CartId) -> Result<CartRecord> {
+    let sql = format!("SELECT {CART_COLUMNS} FROM carts WHERE id = ?1");
+    let row = tx.query_row(&sql, [id], cart_row).optional()?;
+    to_record(row.ok_or(StoreError::NotFound)?)
+}
+
+/// The current version and state of a cart, for conflict reports.
+pub(super) fn version_of(tx: &Connection, id: CartId) -> Result<(u64, String)> {
+    let row: Option<(i64, String)> = tx
+        .query_row("SELECT version, state FROM carts WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (v, s) = row.ok_or(StoreError::NotFound)?;
+    Ok((to_u64(v), s))
+}
+
+pub(super) fn insert_cart(tx: &Connection, cart: &Cart, quotes: &[Quote], now: u64) -> Result<CartId> {
+    let snapshot = serde_json::to_string(cart)?;
+    tx.execute(
+        "INSERT INTO carts (owner, version, snapshot, quotes, base_version, base, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?2, ?3, ?5, ?5)",
+        params![
+            cart.owner,
+            to_i64(cart.version),
+            snapshot,
+            serde_json::to_string(quotes)?,
+            to_i64(now)
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub(super) fn insert_token(tx: &Connection, hash: &TokenHash, cart: CartId, now: u64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO cart_tokens (hash, cart_id, created_at) VALUES (?1, ?2, ?3)",
+        params![&hash[..], cart, to_i64(now)],
+    )?;
+    Ok(())
+}
+
+pub(super) fn event_body(row: &EventRow) -> Result<String> {
+    Ok(match (&row.command, &row.merge_report) {
+        (Some(c), _) => serde_json::to_string(c)?,
+        (None, Some(r)) => serde_json::to_string(r)?,
+        (None, None) => "null".to_string(),
+    })
+}
+
+pub(super) fn insert_event(tx: &Connection, cart: CartId, row: &EventRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO events (cart_id, version, kind, mutation_id, body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            cart,
+            to_i64(row.version),
+            row.kind,
+            row.mutation_id.map(|m| m.to_string()),
+            event_body(row)?,
+            to_i64(row.at)
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn parse_event(
+    version: i64,
+    kind: String,
+    mutation_id: Option<String>,
+    body: String,
+    at: i64,
+) -> Result<EventRow> {
+    let mutation_id = match mutation_id {
+        Some(s) => Some(MutationId(s.parse().map_err(backend)?)),
+        None => None,
+    };
+    let (command, merge_report) = if kind == "mutation" {
+        (Some(serde_json::from_str(&body)?), None)
+    } else {
+        (None, Some(serde_json::from_str(&body)?))
+    };
+    Ok(EventRow {
+        version: to_u64(version),
+        kind,
+        mutation_id,
+        command,
+        merge_report,
+        at: to_u64(at),
+    })
+}
