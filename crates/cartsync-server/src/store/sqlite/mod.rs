@@ -4,22 +4,19 @@
 //! small pool of read connections runs concurrently with it.
 
 mod rows;
+mod schema;
 mod writer;
 
-use super::{
-    CartId, CartRecord, CartStore, EventRow, MergeCommit, MergeTarget, Quote, ReplaySource, StoreError, TokenHash,
-};
+use super::{CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, StoreError, TokenHash};
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
 use rows::*;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use schema::{migrate, open_connection};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use writer::Writer;
-
-/// Migrations in order; `PRAGMA user_version` is the count applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -103,31 +100,6 @@ impl SqliteStore {
     fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         self.writer.write(f)
     }
-}
-
-fn open_connection(path: &Path, create: bool) -> Result<Connection> {
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    if create {
-        flags |= OpenFlags::SQLITE_OPEN_CREATE;
-    }
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(conn)
-}
-
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let applied: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let applied = usize::try_from(applied).unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 impl CartStore for SqliteStore {
@@ -263,63 +235,7 @@ impl CartStore for SqliteStore {
 
     fn commit_merge(&self, m: &MergeCommit) -> Result<CartId> {
         let m = m.clone();
-        self.write(move |tx| {
-            let target = match &m.target {
-                MergeTarget::Existing { id, expected_version } => {
-                    let changed = tx.execute(
-                        "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, base_version = ?1, base = ?2,
-                         updated_at = ?4 WHERE id = ?5 AND version = ?6 AND state = 'open'",
-                        params![
-                            to_i64(m.merged.version),
-                            serde_json::to_string(&m.merged)?,
-                            serde_json::to_string(&m.quotes)?,
-                            to_i64(m.now),
-                            id,
-                            to_i64(*expected_version)
-                        ],
-                    )?;
-                    if changed != 1 {
-                        let (found, _) = version_of(tx, *id)?;
-                        return Err(StoreError::VersionConflict {
-                            expected: *expected_version,
-                            found,
-                        });
-                    }
-                    *id
-                }
-                // Another attach created this user's account cart first: the
-                // unique index on open owners refuses a second; decide again.
-                MergeTarget::New { .. } => match insert_cart(tx, &m.merged, &m.quotes, m.now) {
-                    Err(StoreError::Backend { source }) if is_constraint(source.as_ref()) => {
-                        return Err(StoreError::VersionConflict { expected: 0, found: 0 })
-                    }
-                    other => other?,
-                },
-            };
-            let changed = tx.execute(
-                "UPDATE carts SET state = 'merged', merged_into = ?1, updated_at = ?2
-                 WHERE id = ?3 AND version = ?4 AND state = 'open'",
-                params![target, to_i64(m.now), m.anonymous, to_i64(m.anonymous_version)],
-            )?;
-            if changed != 1 {
-                let (found, _) = version_of(tx, m.anonymous)?;
-                return Err(StoreError::VersionConflict {
-                    expected: m.anonymous_version,
-                    found,
-                });
-            }
-            let event = EventRow {
-                version: m.merged.version,
-                kind: "merge".into(),
-                mutation_id: None,
-                command: None,
-                merge_report: Some(m.report.clone()),
-                at: m.now,
-            };
-            insert_event(tx, target, &event)?;
-            insert_token(tx, &m.token_hash, target, m.now)?;
-            Ok(target)
-        })
+        self.write(move |tx| merge_in(tx, &m))
     }
 
     fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {

@@ -1,7 +1,9 @@
-//! Row mapping for the SQLite backend: domain types carry no database
-//! derives; these helpers turn rows into records and records into rows.
+//! Row mapping for the SQLite backend (domain types carry no database
+//! derives; these helpers turn rows into records and records into rows),
+//! and the multi-statement attach write.
 
-use super::super::{CartId, CartRecord, CartState, EventRow, Quote, StoreError, TokenHash};
+use super::super::{CartId, CartRecord, CartState, EventRow, MergeCommit, MergeTarget, Quote, StoreError, TokenHash};
+use super::is_constraint;
 use cartsync_core::{Cart, MutationId};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -147,4 +149,64 @@ pub(super) fn parse_event(
         merge_report,
         at: to_u64(at),
     })
+}
+
+/// The body of an attach: the account cart (updated or created), the
+/// anonymous cart marked merged, the merge event and the new token.
+pub(super) fn merge_in(tx: &Connection, m: &MergeCommit) -> Result<CartId> {
+    let target = match &m.target {
+        MergeTarget::Existing { id, expected_version } => {
+            let changed = tx.execute(
+                "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, base_version = ?1, base = ?2,
+                     updated_at = ?4 WHERE id = ?5 AND version = ?6 AND state = 'open'",
+                params![
+                    to_i64(m.merged.version),
+                    serde_json::to_string(&m.merged)?,
+                    serde_json::to_string(&m.quotes)?,
+                    to_i64(m.now),
+                    id,
+                    to_i64(*expected_version)
+                ],
+            )?;
+            if changed != 1 {
+                let (found, _) = version_of(tx, *id)?;
+                return Err(StoreError::VersionConflict {
+                    expected: *expected_version,
+                    found,
+                });
+            }
+            *id
+        }
+        // Another attach created this user's account cart first: the
+        // unique index on open owners refuses a second; decide again.
+        MergeTarget::New { .. } => match insert_cart(tx, &m.merged, &m.quotes, m.now) {
+            Err(StoreError::Backend { source }) if is_constraint(source.as_ref()) => {
+                return Err(StoreError::VersionConflict { expected: 0, found: 0 })
+            }
+            other => other?,
+        },
+    };
+    let changed = tx.execute(
+        "UPDATE carts SET state = 'merged', merged_into = ?1, updated_at = ?2
+             WHERE id = ?3 AND version = ?4 AND state = 'open'",
+        params![target, to_i64(m.now), m.anonymous, to_i64(m.anonymous_version)],
+    )?;
+    if changed != 1 {
+        let (found, _) = version_of(tx, m.anonymous)?;
+        return Err(StoreError::VersionConflict {
+            expected: m.anonymous_version,
+            found,
+        });
+    }
+    let event = EventRow {
+        version: m.merged.version,
+        kind: "merge".into(),
+        mutation_id: None,
+        command: None,
+        merge_report: Some(m.report.clone()),
+        at: m.now,
+    };
+    insert_event(tx, target, &event)?;
+    insert_token(tx, &m.token_hash, target, m.now)?;
+    Ok(target)
 }

@@ -23,9 +23,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// Called once the group's fate is known: `None` when it committed.
 type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
 
+/// Runs a job on its savepoint; says whether to keep its writes.
+type Run = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+
 struct Job {
-    /// Runs the job on the savepoint; says whether to keep its writes.
-    run: Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>,
+    run: Run,
     /// Tells the caller the job could not run at all.
     fail: Box<dyn FnOnce(&str) + Send>,
 }
