@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test lint unit wasm-core deps-check
+.PHONY: help setup demo test lint unit web wasm-core deps-check size
 
 help:
 	@echo "make demo   run the cartsync demo"
@@ -15,15 +15,24 @@ setup:
 demo: setup
 	cargo run --quiet -p cartsync-core --example demo
 
-test: setup lint unit wasm-core deps-check
+test: setup lint unit web wasm-core deps-check
 	@echo "make test: all checks passed"
 
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	cargo clippy -p cartsync --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit:
 	cargo test --workspace --all-features
+
+# The browser binding in headless Chromium (wasm-bindgen-test).
+web:
+	CHROMEDRIVER=/usr/bin/chromedriver cargo test -p cartsync --target wasm32-unknown-unknown --test web
+
+# Release size of what a browser downloads (wasm + JS glue), with a budget.
+size:
+	scripts/size.sh
 
 # The core must build for the browser and stay free of platform crates.
 wasm-core:

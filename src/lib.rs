@@ -1,3 +1,28 @@
-//! The browser binding of cartsync. Until the SDK issue lands it only
-//! re-exports the platform-free core so the workspace layout is final.
+//! # cartsync (browser binding)
+//!
+//! `CartClient` for JavaScript: a thin wasm-bindgen layer that wires the
+//! core's sans-IO sync engine to localStorage, fetch, timers, storage events
+//! and Web Locks. Domain rules live in `cartsync-core`; conversions in
+//! `convert.rs`; nothing here decides what a cart is.
+
 pub use cartsync_core as core;
+
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod clock;
+#[cfg(target_arch = "wasm32")]
+mod convert;
+#[cfg(target_arch = "wasm32")]
+pub mod error;
+#[cfg(target_arch = "wasm32")]
+mod runtime;
+#[cfg(target_arch = "wasm32")]
+mod storage;
+#[cfg(target_arch = "wasm32")]
+mod tabs;
+#[cfg(target_arch = "wasm32")]
+mod transport;
+
+#[cfg(target_arch = "wasm32")]
+pub use client::CartClient;

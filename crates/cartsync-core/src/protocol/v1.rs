@@ -135,7 +135,7 @@ pub struct CheckoutRequest {
 
 /// One reason checkout could not go ahead as the shopper saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "WireProblem")]
 pub enum CheckoutProblem {
     PriceChanged {
         sku: Sku,
@@ -159,6 +159,58 @@ pub enum CheckoutProblem {
         expected: Money,
         actual: Money,
     },
+}
+
+/// The flat shape a problem is read from (see `command::WireCommand` for
+/// why internally tagged enums are not deserialised directly).
+#[derive(Deserialize)]
+struct WireProblem {
+    #[serde(rename = "type")]
+    kind: String,
+    sku: Option<Sku>,
+    options: Option<Options>,
+    old_price: Option<Money>,
+    new_price: Option<Money>,
+    requested: Option<u32>,
+    available: Option<u32>,
+    code: Option<String>,
+    reason: Option<String>,
+    expected: Option<Money>,
+    actual: Option<Money>,
+}
+
+impl TryFrom<WireProblem> for CheckoutProblem {
+    type Error = String;
+
+    fn try_from(w: WireProblem) -> Result<Self, String> {
+        fn need<T>(v: Option<T>, field: &str) -> Result<T, String> {
+            v.ok_or_else(|| format!("checkout problem needs the field `{field}`"))
+        }
+        let options = w.options.unwrap_or_default();
+        Ok(match w.kind.as_str() {
+            "price_changed" => CheckoutProblem::PriceChanged {
+                sku: need(w.sku, "sku")?,
+                options,
+                old_price: w.old_price,
+                new_price: need(w.new_price, "new_price")?,
+            },
+            "out_of_stock" => CheckoutProblem::OutOfStock {
+                sku: need(w.sku, "sku")?,
+                options,
+                requested: need(w.requested, "requested")?,
+                available: need(w.available, "available")?,
+            },
+            "coupon_rejected" => CheckoutProblem::CouponRejected {
+                code: need(w.code, "code")?,
+                reason: need(w.reason, "reason")?,
+            },
+            "total_changed" => CheckoutProblem::TotalChanged {
+                expected: need(w.expected, "expected")?,
+                actual: need(w.actual, "actual")?,
+            },
+            other => return Err(format!("unknown checkout problem `{other}`")),
+        })
+    }
 }
 
 /// `409 checkout_revalidation_failed`.

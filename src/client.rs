@@ -1,0 +1,431 @@
+//! `CartClient`, the class JavaScript uses. Each method converts its
+//! arguments, calls the engine once, and carries out the actions.
+
+use crate::clock::{now_ms, CryptoRandom};
+use crate::convert::{arg, merged_event, to_js, wire, AddItemArgs, CheckoutArgs, LineArgs, OpenArgs, SetQuantityArgs};
+use crate::error::{cart_error, codes, from_body, from_core};
+use crate::runtime::{queue, run, step, view_js, Inner, Shared, Waiter};
+use crate::storage::{CartStorage, CHECKOUT_KEY, USER_TOKEN_KEY};
+use crate::tabs::{request_lock, storage_event_parts, Listener};
+use crate::transport::{body_error, EmptyBody, Transport};
+use cartsync_core::engine::{Action, Config, Engine, Failure, Persisted, TokenRecord, SERVER_CART_KEY};
+use cartsync_core::protocol::v1::{
+    AttachResponse, CheckoutRejected, CheckoutRequest, CheckoutResponse, CreateCartResponse,
+};
+use cartsync_core::{Command, IdSource, Sku};
+use js_sys::{Function, Promise, Reflect};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// An offline-first cart: an optimistic local view over a durable outbox in
+/// localStorage, synced with a cartsync server (protocol v1).
+#[wasm_bindgen]
+pub struct CartClient {
+    shared: Shared,
+}
+
+#[wasm_bindgen]
+impl CartClient {
+    /// Restores the cart token, the last server cart and the outbox from
+    /// localStorage (or starts empty; the server cart is created lazily,
+    /// once, by the tab that holds the flush lock).
+    pub async fn open(options: JsValue) -> Result<CartClient, JsValue> {
+        let fetch = Reflect::get(&options, &"fetch".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let args: OpenArgs = arg(options, "options")?;
+        let storage = CartStorage::open(args.namespace.as_deref().unwrap_or(""))?;
+        let user_token = args.user_token.or_else(|| storage.get(USER_TOKEN_KEY));
+        if let Some(t) = &user_token {
+            storage.set(USER_TOKEN_KEY, t)?;
+        }
+        let mut config = Config::default();
+        if let Some(ms) = args.request_timeout_ms {
+            config.request_timeout_ms = ms;
+        }
+        let transport = Transport {
+            endpoint: args.endpoint,
+            fetch,
+            user_token,
+            timeout_ms: config.request_timeout_ms,
+        };
+        let (engine, actions) = Engine::restore(config, storage.load(), now_ms());
+        let shared: Shared = Rc::new(RefCell::new(Inner {
+            engine,
+            storage,
+            transport,
+            rng: CryptoRandom::new(),
+            timer: None,
+            subscribers: Vec::new(),
+            next_subscriber: 0,
+            queued: Vec::new(),
+            dispatch_scheduled: false,
+            waiters: Vec::new(),
+            dom: Vec::new(),
+            lock: None,
+            closed: Rc::new(Cell::new(false)),
+        }));
+        run(&shared, actions);
+        let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+        step(&shared, |inner, now| inner.engine.set_online(online, now));
+        listen(&shared);
+        take_flush_lock(&shared);
+        Ok(CartClient { shared })
+    }
+
+    /// Adds units of a line (`{sku, quantity = 1, options = {}}`). Returns
+    /// the optimistic view once the mutation is in localStorage.
+    #[wasm_bindgen(js_name = addItem)]
+    pub fn add_item(&self, args: JsValue) -> Result<JsValue, JsValue> {
+        let a: AddItemArgs = arg(args, "addItem")?;
+        self.issue(Command::AddItem {
+            sku: Sku::new(a.sku),
+            quantity: a.quantity,
+            options: a.options,
+        })
+    }
+
+    /// Sets a line's quantity (`0` removes it).
+    #[wasm_bindgen(js_name = setQuantity)]
+    pub fn set_quantity(&self, args: JsValue) -> Result<JsValue, JsValue> {
+        let a: SetQuantityArgs = arg(args, "setQuantity")?;
+        self.issue(Command::SetQuantity {
+            sku: Sku::new(a.sku),
+            options: a.options,
+            quantity: a.quantity,
+        })
+    }
+
+    #[wasm_bindgen(js_name = removeItem)]
+    pub fn remove_item(&self, args: JsValue) -> Result<JsValue, JsValue> {
+        let a: LineArgs = arg(args, "removeItem")?;
+        self.issue(Command::RemoveItem {
+            sku: Sku::new(a.sku),
+            options: a.options,
+        })
+    }
+
+    #[wasm_bindgen(js_name = applyCoupon)]
+    pub fn apply_coupon(&self, code: JsValue) -> Result<JsValue, JsValue> {
+        let code: String = arg(code, "applyCoupon(code)")?;
+        self.issue(Command::ApplyCoupon { code })
+    }
+
+    #[wasm_bindgen(js_name = removeCoupon)]
+    pub fn remove_coupon(&self, code: JsValue) -> Result<JsValue, JsValue> {
+        let code: String = arg(code, "removeCoupon(code)")?;
+        self.issue(Command::RemoveCoupon { code })
+    }
+
+    #[wasm_bindgen(js_name = selectShipping)]
+    pub fn select_shipping(&self, option: JsValue) -> Result<JsValue, JsValue> {
+        let option: String = arg(option, "selectShipping(option)")?;
+        self.issue(Command::SelectShipping { option })
+    }
+
+    pub fn clear(&self) -> Result<JsValue, JsValue> {
+        self.issue(Command::Clear {})
+    }
+
+    /// `{lines, coupons, shippingOption, totals, version, pending, status,
+    /// lastError}`.
+    pub fn view(&self) -> Result<JsValue, JsValue> {
+        view_js(&self.shared.borrow())
+    }
+
+    /// Calls `listener(event)` for every event (`change`, `rejected`,
+    /// `reconciled`, `merged`, `conflict`, `expired`, `cartReplaced`) and
+    /// returns the function that unsubscribes it.
+    pub fn subscribe(&self, listener: Function) -> Function {
+        let id = {
+            let mut inner = self.shared.borrow_mut();
+            inner.next_subscriber += 1;
+            let id = inner.next_subscriber;
+            inner.subscribers.push((id, listener));
+            id
+        };
+        let weak = Rc::downgrade(&self.shared);
+        Closure::once_into_js(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
+            }
+        })
+        .unchecked_into()
+    }
+
+    /// Resolves when nothing is pending; rejects with the `CartError` of
+    /// the attempt that failed (nothing is lost: the outbox stays).
+    pub async fn flush(&self) -> Result<(), JsValue> {
+        flush(&self.shared).await
+    }
+
+    /// Attaches the anonymous cart to the account of `userToken` (the server
+    /// merges it into the account cart) and switches to the account cart.
+    /// Resolves to the merge report; pending mutations are kept.
+    pub async fn login(&self, user_token: String) -> Result<JsValue, JsValue> {
+        flush(&self.shared).await?;
+        let token = ensure_cart(&self.shared).await?;
+        let mut transport = self.shared.borrow().transport.clone();
+        transport.user_token = Some(user_token.clone());
+        let answer = transport
+            .post(&format!("/carts/{token}/attach"), &EmptyBody {}, &[])
+            .await
+            .map_err(failure_error)?;
+        if answer.status != 200 {
+            return Err(from_body(&body_error(answer)));
+        }
+        let attached: AttachResponse = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
+        {
+            let mut inner = self.shared.borrow_mut();
+            inner.storage.set(USER_TOKEN_KEY, &user_token)?;
+            inner.transport.user_token = Some(user_token);
+        }
+        let report = attached.merge_report.clone();
+        step(&self.shared, |inner, now| {
+            inner.engine.adopt_cart(attached.token, attached.cart, now)
+        });
+        let event = merged_event(&report)?;
+        {
+            let mut inner = self.shared.borrow_mut();
+            queue(&self.shared, &mut inner, event);
+        }
+        to_js(&report)
+    }
+
+    /// Forgets the account: tries to send what is pending, then starts a new
+    /// anonymous cart. What could not be sent stays pending and goes to the
+    /// new cart (intent is never dropped).
+    pub async fn logout(&self) -> Result<(), JsValue> {
+        let _ = flush(&self.shared).await;
+        let mut inner = self.shared.borrow_mut();
+        inner.storage.remove(USER_TOKEN_KEY);
+        inner.transport.user_token = None;
+        drop(inner);
+        start_fresh_cart(&self.shared);
+        Ok(())
+    }
+
+    /// Sends everything, then asks the server to revalidate and order the
+    /// cart at the total the shopper sees. Resolves to `{order}` or, when
+    /// prices, stock or coupons changed, `{problems, cart}` (the view is
+    /// updated; call again to confirm). Retries of one attempt reuse one
+    /// idempotency key, so a lost answer never creates two orders.
+    pub async fn checkout(&self, options: JsValue) -> Result<JsValue, JsValue> {
+        let args: CheckoutArgs = if options.is_undefined() || options.is_null() {
+            CheckoutArgs::default()
+        } else {
+            arg(options, "checkout")?
+        };
+        flush(&self.shared).await?;
+        let (token, version, expected) = {
+            let inner = self.shared.borrow();
+            let server = inner.engine.server_cart().cloned();
+            let token = inner.engine.token().map(str::to_string);
+            match (
+                token,
+                server.and_then(|c| c.totals.map(|t| (c.version, t.estimated_total))),
+            ) {
+                (Some(t), Some((v, total))) => (t, v, total),
+                _ => return Err(cart_error(codes::NO_CART, "there is no synced cart to check out")),
+            }
+        };
+        let key = checkout_key(&self.shared, &token, version, args.idempotency_key);
+        let transport = self.shared.borrow().transport.clone();
+        let body = CheckoutRequest {
+            expected_total: expected,
+        };
+        let answer = transport
+            .post(&format!("/carts/{token}/checkout"), &body, &[("Idempotency-Key", &key)])
+            .await
+            .map_err(failure_error)?;
+        match answer.status {
+            200 | 201 => {
+                let done: CheckoutResponse = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
+                self.shared.borrow().storage.remove(CHECKOUT_KEY);
+                start_fresh_cart(&self.shared);
+                to_js(&done)
+            }
+            409 if is_code(&answer.body, "checkout_revalidation_failed") => {
+                let rejected: CheckoutRejected = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
+                self.shared.borrow().storage.remove(CHECKOUT_KEY);
+                let cart = rejected.cart.clone();
+                step(&self.shared, |inner, now| inner.engine.adopt_cart(token, cart, now));
+                let out = js_sys::Object::new();
+                let _ = Reflect::set(&out, &"problems".into(), &to_js(&rejected.problems)?);
+                let _ = Reflect::set(&out, &"cart".into(), &self.view()?);
+                Ok(out.into())
+            }
+            _ => Err(from_body(&body_error(answer))),
+        }
+    }
+
+    /// Stops listening, releases the flush lock (another tab takes over) and
+    /// cancels the retry timer. Storage is kept.
+    pub fn close(&self) {
+        let mut inner = self.shared.borrow_mut();
+        inner.closed.set(true);
+        inner.dom.clear();
+        if let Some(lock) = inner.lock.take() {
+            lock.release();
+        }
+        if let (Some(window), Some(id)) = (web_sys::window(), inner.timer.take()) {
+            window.clear_timeout_with_handle(id);
+        }
+    }
+}
+
+impl CartClient {
+    fn issue(&self, command: Command) -> Result<JsValue, JsValue> {
+        let actions = {
+            let mut inner = self.shared.borrow_mut();
+            let inner = &mut *inner;
+            inner
+                .engine
+                .issue(command, now_ms(), &mut inner.rng)
+                .map_err(|e| from_core(&e))?
+        };
+        run(&self.shared, actions);
+        self.view()
+    }
+}
+
+async fn flush(shared: &Shared) -> Result<(), JsValue> {
+    if shared.borrow().engine.view().pending == 0 {
+        return Ok(());
+    }
+    let weak = Rc::downgrade(shared);
+    let promise = Promise::new(&mut |resolve, reject| {
+        if let Some(shared) = weak.upgrade() {
+            shared.borrow_mut().waiters.push(Waiter { resolve, reject });
+        }
+    });
+    step(shared, |inner, now| inner.engine.refresh(now));
+    JsFuture::from(promise).await.map(drop)
+}
+
+/// The cart token, creating the anonymous cart now if there is none yet.
+async fn ensure_cart(shared: &Shared) -> Result<String, JsValue> {
+    if let Some(t) = shared.borrow().engine.token() {
+        return Ok(t.to_string());
+    }
+    let transport = shared.borrow().transport.clone();
+    let answer = transport
+        .post("/carts", &EmptyBody {}, &[])
+        .await
+        .map_err(failure_error)?;
+    if answer.status != 201 {
+        return Err(from_body(&body_error(answer)));
+    }
+    let created: CreateCartResponse = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
+    let token = created.token.clone();
+    step(shared, |inner, now| {
+        inner.engine.adopt_cart(created.token, created.cart, now)
+    });
+    Ok(token)
+}
+
+/// Drops the token and server cart (checkout closed it, or logout) and
+/// restores the engine on what is still pending.
+fn start_fresh_cart(shared: &Shared) {
+    let actions = {
+        let mut inner = shared.borrow_mut();
+        let pending = inner.engine.persisted().pending;
+        let leader = inner.engine.is_leader();
+        let config = inner.engine.config().clone();
+        let now = now_ms();
+        let token = TokenRecord {
+            token: None,
+            generation: inner.engine.persisted().token.generation + 1,
+        };
+        let fresh = Persisted {
+            token: token.clone(),
+            server_cart: None,
+            pending,
+        };
+        let (engine, mut actions) = Engine::restore(config, fresh.clone(), now);
+        inner.engine = engine;
+        inner.storage.remove(SERVER_CART_KEY);
+        actions.insert(0, Action::PersistToken(token));
+        if leader {
+            actions.extend(inner.engine.leadership_gained(fresh, now));
+        }
+        actions
+    };
+    run(shared, actions);
+}
+
+fn checkout_key(shared: &Shared, token: &str, version: u64, given: Option<String>) -> String {
+    if let Some(k) = given {
+        return k;
+    }
+    let inner = &mut *shared.borrow_mut();
+    let scope = format!("{token}@{version}:");
+    if let Some(stored) = inner.storage.get(CHECKOUT_KEY).filter(|s| s.starts_with(&scope)) {
+        return stored[scope.len()..].to_string();
+    }
+    let key = inner.rng.next_id().to_string();
+    let _ = inner.storage.set(CHECKOUT_KEY, &format!("{scope}{key}"));
+    key
+}
+
+fn failure_error(failure: Failure) -> JsValue {
+    match failure {
+        Failure::Transient { .. } => cart_error(codes::NETWORK_ERROR, "the server could not be reached"),
+        Failure::Permanent(body) => from_body(&body),
+    }
+}
+
+fn is_code(body: &JsValue, code: &str) -> bool {
+    Reflect::get(body, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .as_deref()
+        == Some(code)
+}
+
+/// Storage events from other tabs, and online/offline.
+fn listen(shared: &Shared) {
+    let Some(window) = web_sys::window() else { return };
+    let weak = Rc::downgrade(shared);
+    let on_storage = Listener::new(&window, "storage", move |event| {
+        let Some(shared) = weak.upgrade() else { return };
+        let Some((key, value)) = storage_event_parts(&event) else {
+            return;
+        };
+        let change = shared.borrow().storage.change_for(&key, value);
+        if let Some(change) = change {
+            step(&shared, |inner, now| inner.engine.on_storage(change, now));
+        }
+    });
+    let mut dom: Vec<Listener> = on_storage.into_iter().collect();
+    for (name, online) in [("online", true), ("offline", false)] {
+        let weak = Rc::downgrade(shared);
+        dom.extend(Listener::new(&window, name, move |_| {
+            if let Some(shared) = weak.upgrade() {
+                step(&shared, |inner, now| inner.engine.set_online(online, now));
+            }
+        }));
+    }
+    shared.borrow_mut().dom = dom;
+}
+
+/// One tab sends at a time: the holder of the Web Lock. Without Web Locks
+/// (old browsers) every tab acts as its own leader; the authority's
+/// idempotency keeps duplicate sends harmless.
+fn take_flush_lock(shared: &Shared) {
+    let name = format!("cartsync-flush:{}", shared.borrow().storage.prefix());
+    let weak = Rc::downgrade(shared);
+    let closed = shared.borrow().closed.clone();
+    let on_granted = move || {
+        if let Some(shared) = weak.upgrade() {
+            let storage = shared.borrow().storage.load();
+            step(&shared, |inner, now| inner.engine.leadership_gained(storage, now));
+        }
+    };
+    match request_lock(&name, on_granted.clone(), closed) {
+        Some(lock) => shared.borrow_mut().lock = Some(lock),
+        None => on_granted(),
+    }
+}

@@ -1,0 +1,201 @@
+//! Carries out the engine's actions in the browser: storage writes, fetches,
+//! the retry timer and event dispatch. The engine decides; this only does.
+
+use crate::clock::{now_ms, CryptoRandom};
+use crate::convert::{event_to_js, view_to_js};
+use crate::error::from_body;
+use crate::storage::CartStorage;
+use crate::tabs::{Listener, LockHandle};
+use crate::transport::Transport;
+use cartsync_core::engine::{Action, Engine, SyncError};
+use js_sys::{Function, Promise};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+
+pub type Shared = Rc<RefCell<Inner>>;
+
+/// A `flush()` caller waiting for the outbox to drain.
+pub struct Waiter {
+    pub resolve: Function,
+    pub reject: Function,
+}
+
+pub struct Inner {
+    pub engine: Engine,
+    pub storage: CartStorage,
+    pub transport: Transport,
+    pub rng: CryptoRandom,
+    pub timer: Option<i32>,
+    pub subscribers: Vec<(u32, Function)>,
+    pub next_subscriber: u32,
+    /// Events waiting for the next dispatch (a microtask after the state
+    /// change that produced them: never in the middle of one).
+    pub queued: Vec<JsValue>,
+    pub dispatch_scheduled: bool,
+    pub waiters: Vec<Waiter>,
+    pub dom: Vec<Listener>,
+    pub lock: Option<LockHandle>,
+    pub closed: Rc<Cell<bool>>,
+}
+
+/// Carries out `actions` in order. Storage writes happen synchronously, so
+/// a command's mutation is on disk before the command returns.
+pub fn run(shared: &Shared, actions: Vec<Action>) {
+    let mut sends = Vec::new();
+    {
+        let mut inner = shared.borrow_mut();
+        for action in &actions {
+            match action {
+                Action::Send(request) => sends.push(request.clone()),
+                Action::ScheduleTimer { at } => schedule_timer(shared, &mut inner, *at),
+                Action::ViewChanged(_) => queue(shared, &mut inner, change_event()),
+                Action::Emit(event) => {
+                    if let Ok(js) = event_to_js(event) {
+                        queue(shared, &mut inner, js);
+                    }
+                }
+                storage_action => {
+                    if let Err(e) = inner.storage.apply(storage_action) {
+                        queue(shared, &mut inner, storage_error_event(&e));
+                    }
+                }
+            }
+        }
+        settle_waiters(&mut inner);
+    }
+    for request in sends {
+        let weak = Rc::downgrade(shared);
+        let transport = shared.borrow().transport.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let outcome = transport.send(&request).await;
+            let Some(shared) = weak.upgrade() else { return };
+            if shared.borrow().closed.get() {
+                return;
+            }
+            let actions = {
+                let mut inner = shared.borrow_mut();
+                let inner = &mut *inner;
+                let now = now_ms();
+                match outcome {
+                    Ok(response) => inner.engine.on_response(request.id(), response, now, &mut inner.rng),
+                    Err(failure) => inner.engine.on_failure(request.id(), failure, now, &mut inner.rng),
+                }
+            };
+            run(&shared, actions);
+        });
+    }
+}
+
+/// Runs `f` on the engine and carries out what it returns.
+pub fn step(shared: &Shared, f: impl FnOnce(&mut Inner, u64) -> Vec<Action>) {
+    let actions = {
+        let mut inner = shared.borrow_mut();
+        f(&mut inner, now_ms())
+    };
+    run(shared, actions);
+}
+
+/// Resolves `flush()` callers once nothing is pending; rejects them when the
+/// last attempt failed (they may call `flush()` again).
+fn settle_waiters(inner: &mut Inner) {
+    if inner.waiters.is_empty() {
+        return;
+    }
+    let view = inner.engine.view();
+    if view.pending == 0 {
+        for w in inner.waiters.drain(..) {
+            let _ = w.resolve.call0(&JsValue::UNDEFINED);
+        }
+        return;
+    }
+    let error = match &view.last_error {
+        Some(SyncError::Refused { error }) => from_body(error),
+        Some(SyncError::Unreachable { .. }) => {
+            crate::error::cart_error(crate::error::codes::NETWORK_ERROR, "the server could not be reached")
+        }
+        None => return,
+    };
+    for w in inner.waiters.drain(..) {
+        let _ = w.reject.call1(&JsValue::UNDEFINED, &error);
+    }
+}
+
+fn schedule_timer(shared: &Shared, inner: &mut Inner, at: u64) {
+    let Some(window) = web_sys::window() else { return };
+    if let Some(id) = inner.timer.take() {
+        window.clear_timeout_with_handle(id);
+    }
+    let delay = at.saturating_sub(now_ms()).min(i32::MAX as u64) as i32;
+    let weak = Rc::downgrade(shared);
+    let fire = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            shared.borrow_mut().timer = None;
+            step(&shared, |inner, now| inner.engine.on_timer(now, &mut inner.rng));
+        }
+    });
+    inner.timer = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(fire.unchecked_ref(), delay)
+        .ok();
+}
+
+/// Queues an event for subscribers and schedules one dispatch microtask.
+pub fn queue(shared: &Shared, inner: &mut Inner, event: JsValue) {
+    inner.queued.push(event);
+    if inner.dispatch_scheduled {
+        return;
+    }
+    inner.dispatch_scheduled = true;
+    let weak: Weak<RefCell<Inner>> = Rc::downgrade(shared);
+    let dispatch = Closure::once_into_js(move |_: JsValue| {
+        if let Some(shared) = weak.upgrade() {
+            dispatch(&shared);
+        }
+    });
+    // A microtask: after the current state change, before the next task.
+    let resolved = Promise::resolve(&JsValue::UNDEFINED);
+    if let Some(then) = js_sys::Reflect::get(&resolved, &"then".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+    {
+        let _ = then.call1(&resolved, &dispatch);
+    }
+}
+
+/// Hands queued events to subscribers. The engine is not borrowed while
+/// user code runs, so a listener may call back into the client.
+fn dispatch(shared: &Shared) {
+    let (events, subscribers) = {
+        let mut inner = shared.borrow_mut();
+        inner.dispatch_scheduled = false;
+        let events = std::mem::take(&mut inner.queued);
+        let subs: Vec<Function> = inner.subscribers.iter().map(|(_, f)| f.clone()).collect();
+        (events, subs)
+    };
+    for event in events {
+        for f in &subscribers {
+            // A throwing listener must not stop the others.
+            let _ = f.call1(&JsValue::UNDEFINED, &event);
+        }
+    }
+}
+
+/// `{type: "change", view}` after the view changed.
+fn change_event() -> JsValue {
+    let event = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&event, &"type".into(), &"change".into());
+    event.into()
+}
+
+fn storage_error_event(error: &JsValue) -> JsValue {
+    let event = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&event, &"type".into(), &"storageError".into());
+    let _ = js_sys::Reflect::set(&event, &"error".into(), error);
+    event.into()
+}
+
+/// The current view as a JS value (`view()` and command results).
+pub fn view_js(inner: &Inner) -> Result<JsValue, JsValue> {
+    view_to_js(&inner.engine.view())
+}

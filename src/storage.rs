@@ -1,0 +1,127 @@
+//! The engine's persisted state in localStorage: one key per pending
+//! mutation (so tabs never overwrite each other's writes), plus the token
+//! and the last server cart. Every key is prefixed by the client's
+//! namespace so several carts (or shops) can share an origin.
+
+use crate::convert::{from_json, to_json};
+use crate::error::{cart_error, codes};
+use cartsync_core::engine::{
+    mutation_key, Action, Persisted, StorageChange, StoredMutation, MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
+};
+use cartsync_core::MutationId;
+use wasm_bindgen::JsValue;
+use web_sys::Storage;
+
+/// Binding-only keys (the engine does not know about users or checkout).
+pub const USER_TOKEN_KEY: &str = "cartsync:v1:user";
+pub const CHECKOUT_KEY: &str = "cartsync:v1:checkout";
+
+pub struct CartStorage {
+    raw: Storage,
+    prefix: String,
+}
+
+impl CartStorage {
+    /// localStorage under `namespace` (empty: no prefix).
+    pub fn open(namespace: &str) -> Result<Self, JsValue> {
+        let raw = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .ok_or_else(|| cart_error(codes::STORAGE_UNAVAILABLE, "localStorage is not available"))?;
+        let prefix = if namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{namespace}/")
+        };
+        Ok(CartStorage { raw, prefix })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.raw.get_item(&self.key(key)).ok().flatten()
+    }
+
+    pub fn set(&self, key: &str, value: &str) -> Result<(), JsValue> {
+        self.raw
+            .set_item(&self.key(key), value)
+            .map_err(|_| cart_error(codes::STORAGE_UNAVAILABLE, "localStorage refused the write (quota?)"))
+    }
+
+    pub fn remove(&self, key: &str) {
+        let _ = self.raw.remove_item(&self.key(key));
+    }
+
+    /// Everything the engine persisted, read now. Corrupt entries are
+    /// skipped (and left for inspection) rather than failing the page.
+    pub fn load(&self) -> Persisted {
+        let mut persisted = Persisted {
+            token: self.get(TOKEN_KEY).and_then(|t| from_json(&t)).unwrap_or_default(),
+            server_cart: self.get(SERVER_CART_KEY).and_then(|t| from_json(&t)),
+            pending: Vec::new(),
+        };
+        let len = self.raw.length().unwrap_or(0);
+        let mutation_prefix = self.key(MUTATION_KEY_PREFIX);
+        for i in 0..len {
+            let Some(key) = self.raw.key(i).ok().flatten() else {
+                continue;
+            };
+            if !key.starts_with(&mutation_prefix) {
+                continue;
+            }
+            if let Some(record) = self
+                .raw
+                .get_item(&key)
+                .ok()
+                .flatten()
+                .and_then(|t| from_json::<StoredMutation>(&t))
+            {
+                persisted.pending.push(record);
+            }
+        }
+        persisted
+    }
+
+    /// Carries out a storage action; other actions are not ours.
+    pub fn apply(&self, action: &Action) -> Result<(), JsValue> {
+        match action {
+            Action::PersistMutation(record) => self.set(&mutation_key(&record.mutation.id), &to_json(record)?),
+            Action::RemoveMutation(id) => {
+                self.remove(&mutation_key(id));
+                Ok(())
+            }
+            Action::PersistToken(record) => self.set(TOKEN_KEY, &to_json(record)?),
+            Action::PersistServerCart(cart) => self.set(SERVER_CART_KEY, &to_json(cart)?),
+            _ => Ok(()),
+        }
+    }
+
+    /// What a `storage` event from another tab means to the engine, if it
+    /// is one of ours.
+    pub fn change_for(&self, key: &str, new_value: Option<String>) -> Option<StorageChange> {
+        let key = key.strip_prefix(&self.prefix)?;
+        if key == TOKEN_KEY {
+            return new_value.and_then(|t| from_json(&t)).map(StorageChange::TokenChanged);
+        }
+        if key == SERVER_CART_KEY {
+            return new_value
+                .and_then(|t| from_json(&t))
+                .map(StorageChange::ServerCartChanged);
+        }
+        let id = key.strip_prefix(MUTATION_KEY_PREFIX)?;
+        match new_value {
+            Some(text) => from_json::<StoredMutation>(&text).map(StorageChange::MutationAdded),
+            None => uuid_of(id).map(StorageChange::MutationRemoved),
+        }
+    }
+
+    /// The user-facing key prefix (for the flush lock's name).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+fn uuid_of(text: &str) -> Option<MutationId> {
+    from_json::<MutationId>(&format!("\"{text}\""))
+}

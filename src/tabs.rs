@@ -1,0 +1,99 @@
+//! Tabs of one origin share localStorage. Each tab hears the others'
+//! writes through `storage` events, and exactly one tab sends at a time:
+//! the holder of a Web Lock (`navigator.locks`), or, where Web Locks are
+//! missing, of a lease renewed in storage.
+
+use js_sys::{Function, Promise, Reflect};
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{StorageEvent, Window};
+
+/// A window event listener that is removed when dropped.
+pub struct Listener {
+    window: Window,
+    event: &'static str,
+    closure: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Listener {
+    pub fn new(window: &Window, event: &'static str, f: impl FnMut(JsValue) + 'static) -> Option<Self> {
+        let closure = Closure::<dyn FnMut(JsValue)>::new(f);
+        window
+            .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
+            .ok()?;
+        Some(Listener {
+            window: window.clone(),
+            event,
+            closure,
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self
+            .window
+            .remove_event_listener_with_callback(self.event, self.closure.as_ref().unchecked_ref());
+    }
+}
+
+/// Key and new value of a `storage` event (`None` value: removed).
+pub fn storage_event_parts(event: &JsValue) -> Option<(String, Option<String>)> {
+    let event = event.dyn_ref::<StorageEvent>()?;
+    Some((event.key()?, event.new_value()))
+}
+
+/// Asks for the flush lock `name`. `on_granted` runs when this tab gets it;
+/// the lock is held until `release` is called (or the tab goes away, which
+/// is what lets another tab send what this one left). Returns `None` when
+/// the browser has no Web Locks.
+pub fn request_lock(name: &str, on_granted: impl FnOnce() + 'static, released: Rc<Cell<bool>>) -> Option<LockHandle> {
+    let navigator = web_sys::window()?.navigator();
+    let locks = Reflect::get(&navigator, &"locks".into()).ok()?;
+    if locks.is_undefined() || locks.is_null() {
+        return None;
+    }
+    let request = Reflect::get(&locks, &"request".into())
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    let resolver: Rc<Cell<Option<Function>>> = Rc::new(Cell::new(None));
+    let keep = resolver.clone();
+    let mut on_granted = Some(on_granted);
+    let callback = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |_lock: JsValue| {
+        if released.get() {
+            // Closed before the lock came: give it straight back.
+            return Promise::resolve(&JsValue::UNDEFINED).into();
+        }
+        if let Some(f) = on_granted.take() {
+            f();
+        }
+        let keep = keep.clone();
+        // Held until the returned promise settles.
+        Promise::new(&mut |resolve, _| keep.set(Some(resolve))).into()
+    });
+    request
+        .call2(&locks, &name.into(), callback.as_ref().unchecked_ref())
+        .ok()?;
+    Some(LockHandle {
+        resolver,
+        _callback: callback,
+    })
+}
+
+/// A held (or awaited) Web Lock.
+pub struct LockHandle {
+    resolver: Rc<Cell<Option<Function>>>,
+    _callback: Closure<dyn FnMut(JsValue) -> JsValue>,
+}
+
+impl LockHandle {
+    /// Releases the lock if held.
+    pub fn release(&self) {
+        if let Some(resolve) = self.resolver.take() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
