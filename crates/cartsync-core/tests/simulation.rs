@@ -53,7 +53,7 @@ fn simulation() {
         }
         match result {
             Ok(stats) => println!("seed {seed} ok: {stats:?}"),
-            Err(e) => fail(seed, &e),
+            Err(e) => panic!("simulation failed for seed {seed}: {e} (trace above)"),
         }
         return;
     }

@@ -212,7 +212,9 @@ impl Engine {
                         actions.push(Action::Emit(settled_event(&mine, &settled)));
                     }
                 }
-                None => self.outbox.insert(record),
+                None => {
+                    self.outbox.insert(record);
+                }
             },
             StorageChange::MutationRemoved(id) => {
                 self.outbox.remove(&id);
@@ -338,7 +340,7 @@ impl Engine {
                 self.adopt(stored.cart, false, actions);
             }
         }
-        self.outbox = Outbox::new();
+        self.outbox.clear();
         for record in persisted.pending {
             match &record.settled {
                 Some(settled) => {
@@ -347,7 +349,9 @@ impl Engine {
                     }
                     actions.push(Action::RemoveMutation(record.mutation.id));
                 }
-                None => self.outbox.insert(record),
+                None => {
+                    self.outbox.insert(record);
+                }
             }
         }
     }

@@ -4,12 +4,23 @@
 use super::types::StoredMutation;
 use crate::command::Mutation;
 use crate::model::MutationId;
+use std::collections::VecDeque;
+
+/// How many removed ids an outbox remembers. Storage events lag by
+/// seconds at most, so this bounds memory without forgetting too early.
+const FORGET_AFTER: usize = 1024;
 
 /// Pending mutations ordered by `(created_at, id)`. Ids are unique: adding
 /// one that is already there replaces it (a tab may write a record again).
+///
+/// It also remembers the ids it removed recently: a storage event announcing
+/// a mutation can reach a tab after that tab itself acknowledged and removed
+/// it (no later event would then remove it again), so such a late
+/// announcement must not bring it back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outbox {
     items: Vec<StoredMutation>,
+    removed: VecDeque<MutationId>,
 }
 
 impl Outbox {
@@ -17,18 +28,36 @@ impl Outbox {
         Outbox::default()
     }
 
-    /// Inserts (or replaces) a record at its place in the order.
-    pub fn insert(&mut self, record: StoredMutation) {
-        self.remove(&record.mutation.id);
+    /// Inserts (or replaces) a record at its place in the order, unless
+    /// its id was removed before (see the type's docs). Returns whether it
+    /// was inserted.
+    pub fn insert(&mut self, record: StoredMutation) -> bool {
+        if self.removed.contains(&record.mutation.id) {
+            return false;
+        }
+        self.items.retain(|r| r.mutation.id != record.mutation.id);
         let key = (record.created_at, record.mutation.id);
         let at = self.items.partition_point(|r| (r.created_at, r.mutation.id) < key);
         self.items.insert(at, record);
+        true
     }
 
-    /// Removes a record; returns it if it was there.
+    /// Removes a record for good; returns it if it was there.
     pub fn remove(&mut self, id: &MutationId) -> Option<StoredMutation> {
+        if !self.removed.contains(id) {
+            if self.removed.len() >= FORGET_AFTER {
+                self.removed.pop_front();
+            }
+            self.removed.push_back(*id);
+        }
         let at = self.items.iter().position(|r| r.mutation.id == *id)?;
         Some(self.items.remove(at))
+    }
+
+    /// Drops every record (to reload them from storage), remembering what
+    /// was removed.
+    pub fn clear(&mut self) {
+        self.items.clear();
     }
 
     pub fn contains(&self, id: &MutationId) -> bool {
@@ -59,7 +88,11 @@ impl Outbox {
     /// Removes and returns every record created at or before `cutoff`.
     pub fn take_created_before(&mut self, cutoff: u64) -> Vec<StoredMutation> {
         let split = self.items.partition_point(|r| r.created_at <= cutoff);
-        self.items.drain(..split).collect()
+        let taken: Vec<StoredMutation> = self.items.drain(..split).collect();
+        for r in &taken {
+            self.remove(&r.mutation.id);
+        }
+        taken
     }
 }
 
@@ -103,6 +136,16 @@ mod tests {
         assert_eq!(o.len(), 1);
         assert!(o.remove(&rec(1, 10).mutation.id).is_some());
         assert!(o.remove(&rec(1, 10).mutation.id).is_none());
+        assert!(o.is_empty());
+    }
+
+    #[test]
+    fn a_removed_id_does_not_come_back() {
+        let mut o = Outbox::new();
+        o.insert(rec(1, 10));
+        o.remove(&rec(1, 10).mutation.id);
+        o.clear();
+        assert!(!o.insert(rec(1, 10)), "a late announcement of a settled mutation");
         assert!(o.is_empty());
     }
 
