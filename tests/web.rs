@@ -336,3 +336,41 @@ async fn a_409_rebases_and_resends_with_the_new_base_version() {
     client.close();
     drop(listener);
 }
+
+#[wasm_bindgen_test]
+fn pure_rules_are_exported_with_wire_shapes() {
+    let parse = |s: &str| js_sys::JSON::parse(s).unwrap();
+    let account = parse(r#"{"version":3,"lines":[{"sku":"tee","options":{"size":"M"},"quantity":998}]}"#);
+    let anon = parse(
+        r#"{"version":1,"lines":[{"sku":"tee","options":{"size":"M"},"quantity":5}],"coupons":[{"code":"A","state":"applied"}]}"#,
+    );
+    let merged = cartsync::rules::merge_carts(account, anon).unwrap();
+    assert_eq!(get(&merged, &["cart", "lines", "0", "quantity"]).as_f64(), Some(999.0));
+    assert_eq!(get(&merged, &["report", "summed", "0", "excess"]).as_f64(), Some(4.0));
+    assert_eq!(
+        get(&merged, &["cart", "coupons", "0", "state"]).as_string().as_deref(),
+        Some("pending")
+    );
+
+    let err = cartsync::rules::validate_command(parse(r#"{"type":"add_item","sku":"a b","quantity":1}"#)).unwrap_err();
+    assert_eq!(get(&err, &["code"]).as_string().as_deref(), Some("invalid_sku"));
+
+    let batch = parse(
+        r#"[{"id":"00000000-0000-4000-8000-000000000001","base_version":null,"command":{"type":"add_item","sku":"mug","quantity":2}}]"#,
+    );
+    let decided = cartsync::rules::apply_batch(parse(r#"{"version":0}"#), batch, JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&decided, &["cart", "version"]).as_f64(), Some(1.0));
+    assert_eq!(
+        get(&decided, &["results", "0", "status"]).as_string().as_deref(),
+        Some("applied")
+    );
+
+    let pending = parse(
+        r#"[{"id":"00000000-0000-4000-8000-000000000002","base_version":1,"command":{"type":"set_quantity","sku":"cap","quantity":2}}]"#,
+    );
+    let rebased = cartsync::rules::rebase_pending(parse(r#"{"version":4}"#), pending).unwrap();
+    assert_eq!(
+        get(&rebased, &["reconciliations", "0", "kind"]).as_string().as_deref(),
+        Some("restored")
+    );
+}
