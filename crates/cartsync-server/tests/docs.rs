@@ -1,0 +1,84 @@
+//! The protocol docs name every route and every error code the server can
+//! send, so a new code cannot ship undocumented.
+
+const ROUTES: &[&str] = &[
+    "/api/v1/carts",
+    "/api/v1/carts/{token}",
+    "/api/v1/carts/{token}/mutations",
+    "/api/v1/carts/{token}/events",
+    "/api/v1/carts/{token}/attach",
+    "/api/v1/carts/{token}/checkout",
+    "/api/v1/catalog",
+    "/api/v1/dev/login",
+    "/api/v1/admin/catalog/{sku}",
+    "/api/v1/admin/coupons/{code}",
+    "/api/v1/admin/cache/flush",
+    "/healthz",
+    "/metrics",
+];
+
+const SERVER_CODES: &[&str] = &[
+    "bad_request",
+    "too_many_mutations",
+    "payload_too_large",
+    "unauthorized",
+    "forbidden",
+    "cart_not_found",
+    "not_found",
+    "unknown_sku",
+    "cart_merged",
+    "version_conflict",
+    "cart_closed",
+    "cart_empty",
+    "checkout_revalidation_failed",
+    "busy",
+    "internal",
+];
+
+const MUTATION_CODES: &[&str] = &[
+    "quantity_out_of_range",
+    "invalid_sku",
+    "invalid_option",
+    "too_many_options",
+    "too_many_lines",
+    "invalid_coupon_code",
+    "too_many_coupons",
+    "invalid_shipping_option",
+    "unknown_sku",
+    "unknown_shipping_option",
+    "idempotency_key_reused",
+];
+
+fn doc(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn protocol_md_and_openapi_cover_every_route_and_code() {
+    for name in ["protocol.md", "openapi.yaml"] {
+        let text = doc(name);
+        for route in ROUTES {
+            let needle = if name == "openapi.yaml" {
+                format!("{route}:")
+            } else {
+                route.to_string()
+            };
+            assert!(text.contains(&needle), "{name} lacks route {route}");
+        }
+        for code in SERVER_CODES.iter().chain(MUTATION_CODES) {
+            assert!(text.contains(code), "{name} lacks code {code}");
+        }
+        for code in [
+            "price_changed",
+            "out_of_stock",
+            "coupon_rejected",
+            "total_changed",
+            "pending_payment",
+        ] {
+            assert!(text.contains(code), "{name} lacks {code}");
+        }
+    }
+}
