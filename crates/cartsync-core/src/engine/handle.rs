@@ -47,8 +47,7 @@ impl Engine {
                         self.rebased(version, &mut actions);
                         self.conflict_streak += 1;
                         if self.conflict_streak >= CONFLICT_STREAK {
-                            let delay = self.backoff.next_delay(rng, None);
-                            self.retry_at = Some(now.saturating_add(delay));
+                            self.back_off(now, rng, None);
                         }
                     }
                 }
@@ -165,29 +164,33 @@ impl Engine {
     }
 
     fn failed(&mut self, sent: Sent, failure: Failure, now: u64, rng: &mut dyn Random, actions: &mut Vec<Action>) {
-        let (retry_after, error) = match failure {
-            Failure::Transient { retry_after_ms } => (retry_after_ms, None),
-            Failure::Permanent(error) => (None, Some(error)),
-        };
-        let Some(error) = error else {
-            let delay = self.backoff.next_delay(rng, retry_after);
-            self.last_error = Some(SyncError::Unreachable {
-                attempts: self.backoff.attempts(),
-            });
-            self.retry_at = Some(now.saturating_add(delay));
-            return;
+        let error = match failure {
+            Failure::Transient { retry_after_ms } => {
+                // A failed refresh is still wanted; a failed batch is resent
+                // anyway (and refreshes too).
+                if matches!(&sent, Sent::Batch { ids, .. } if ids.is_empty()) {
+                    self.refresh_wanted = true;
+                }
+                self.back_off(now, rng, retry_after_ms);
+                self.last_error = Some(SyncError::Unreachable {
+                    attempts: self.backoff.attempts(),
+                });
+                return;
+            }
+            Failure::Permanent(error) => error,
         };
         self.last_error = Some(SyncError::Refused { error: error.clone() });
         let Sent::Batch { token, ids } = sent else {
-            let delay = self.backoff.next_delay(rng, None);
-            self.retry_at = Some(now.saturating_add(delay));
-            return;
+            return self.back_off(now, rng, None);
         };
         if self.token.as_deref() != Some(token.as_str()) {
             return;
         }
         match error.code.as_str() {
             "cart_not_found" | "cart_closed" => {
+                // Not an error state: the `CartReplaced` event tells the
+                // shopper, and a fresh cart is created when needed.
+                self.last_error = None;
                 actions.push(self.change_token(None));
                 self.backoff.reset();
                 self.retry_at = None;
@@ -200,14 +203,18 @@ impl Engine {
             _ if ids.len() > 1 => self.isolate = true,
             _ => match ids.first() {
                 Some(id) => {
+                    // The culprit is found; the `Rejected` event carries the error.
                     self.isolate = false;
+                    self.last_error = None;
                     self.reject(id, error, actions);
                 }
-                None => {
-                    let delay = self.backoff.next_delay(rng, None);
-                    self.retry_at = Some(now.saturating_add(delay));
-                }
+                None => self.back_off(now, rng, None),
             },
         }
+    }
+
+    fn back_off(&mut self, now: u64, rng: &mut dyn Random, retry_after_ms: Option<u64>) {
+        let delay = self.backoff.next_delay(rng, retry_after_ms);
+        self.retry_at = Some(now.saturating_add(delay));
     }
 }

@@ -255,6 +255,8 @@ impl Engine {
         self.in_flight = None;
         self.recent.clear();
         self.retry_at = None;
+        // This tab no longer knows how sending goes.
+        self.last_error = None;
         let mut actions = Vec::new();
         self.finish(now, &mut actions);
         actions
@@ -294,10 +296,10 @@ impl Engine {
     pub fn view(&self) -> View {
         let status = if !self.online {
             Status::Offline
-        } else if self.outbox.is_empty() {
-            Status::Synced
         } else if self.last_error.is_some() {
             Status::Error
+        } else if self.outbox.is_empty() {
+            Status::Synced
         } else {
             Status::Syncing
         };

@@ -2,6 +2,7 @@
 
 use super::world::{Value, World};
 use super::Stats;
+use cartsync_core::engine::Status;
 use cartsync_core::{replay, Cart, MutationId};
 use std::collections::BTreeMap;
 
@@ -103,8 +104,11 @@ fn converged(w: &World) -> Result<(), String> {
             if tab.engine.token() != token.as_deref() {
                 return Err(format!("{who}: token {:?}, storage {token:?}", tab.engine.token()));
             }
-            if view.pending != 0 {
-                return Err(format!("{who}: {} pending", view.pending));
+            if view.pending != 0 || view.status != Status::Synced {
+                return Err(format!(
+                    "{who}: {} pending, {:?} ({:?})",
+                    view.pending, view.status, view.last_error
+                ));
             }
             if !shown.same_content(&expected) || shown.version != expected.version {
                 return Err(format!("{who}: shows {shown:?}, authority has {expected:?}"));

@@ -167,3 +167,21 @@ fn a_tab_that_lost_leadership_stops_sending_and_ignores_answers() {
         .all(|a| !matches!(a, Action::RemoveMutation(_) | Action::Send(_))));
     assert!(sends(&e.issue(Command::add("b", 1), 4, &mut rng).unwrap()).is_empty());
 }
+
+#[test]
+fn a_failed_refresh_is_retried_after_the_backoff() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let a = e.refresh(5);
+    let (req, sent) = batch(&a).unwrap();
+    assert!(sent.is_empty());
+    let a = e.on_failure(req, Failure::Transient { retry_after_ms: None }, 6, &mut rng);
+    assert_eq!(e.view().status, Status::Error, "the view may be stale");
+    let at = a.iter().find_map(|a| match a {
+        Action::ScheduleTimer { at } => Some(*at),
+        _ => None,
+    });
+    let a = e.on_timer(at.expect("a retry is scheduled"), &mut rng);
+    let (req, _) = batch(&a).unwrap();
+    e.on_response(req, ok_response(cart_at(2, &[("z", 1)]), vec![]), 600, &mut rng);
+    assert_eq!((e.view().status, e.view().cart.version), (Status::Synced, 2));
+}
