@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test lint unit web wasm-core deps-check size
+.PHONY: help setup demo test lint unit web wasm-core deps-check size pkg pkg-smoke
 
 help:
 	@echo "make demo   run the cartsync demo"
@@ -15,7 +15,7 @@ setup:
 demo: setup
 	cargo run --quiet -p cartsync-core --example demo
 
-test: setup lint unit web wasm-core deps-check
+test: setup lint unit web wasm-core deps-check pkg-smoke
 	@echo "make test: all checks passed"
 
 lint:
@@ -29,6 +29,14 @@ unit:
 # The browser binding in headless Chromium (wasm-bindgen-test).
 web:
 	CHROMEDRIVER=/usr/bin/chromedriver cargo test -p cartsync --target wasm32-unknown-unknown --test web
+
+# The npm package in pkg/ (web, bundler and Node targets).
+pkg: setup
+	scripts/build-pkg.sh
+
+# The packed tarball, installed and imported by name.
+pkg-smoke: pkg
+	scripts/pkg-smoke.sh
 
 # Release size of what a browser downloads (wasm + JS glue), with a budget.
 size:
