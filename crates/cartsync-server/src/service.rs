@@ -67,13 +67,21 @@ pub fn create(app: &App) -> Result<(String, CartView), ApiError> {
     Ok((token, priced.view))
 }
 
-/// `GET /carts/{token}`: from the session cache, or rebuilt from the store
-/// on a miss.
+/// `GET /carts/{token}`: the session cache's projection if it is still at
+/// the stored version (one indexed lookup: another process may have written
+/// the cart), else rebuilt from the store.
 pub fn read(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartView, ApiError> {
     if let Some(p) = app.cache.get(token) {
-        inc(&app.metrics.cache_hits);
-        authorize(p.owner.as_deref(), caller)?;
-        return Ok(p.view);
+        let head = app.store.head(token)?;
+        if head.merged {
+            app.cache.invalidate(head.id);
+            return Err(CartError::CartMerged.into());
+        }
+        if head.id == p.cart_id && head.version == p.view.version {
+            inc(&app.metrics.cache_hits);
+            authorize(p.owner.as_deref(), caller)?;
+            return Ok(p.view);
+        }
     }
     inc(&app.metrics.cache_misses);
     let record = open(app, token, caller)?;

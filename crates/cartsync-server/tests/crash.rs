@@ -3,76 +3,14 @@
 //! once, and nothing is half-applied (snapshot = replay of the log, every
 //! logged mutation has its idempotency record).
 
+mod common;
+
+use common::process::{http, start};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A tiny blocking HTTP/1.1 client: one request per connection.
-fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("truncated response"))?;
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))?;
-    let json = serde_json::from_str(rest).map_err(|_| std::io::Error::other("truncated body"))?;
-    Ok((status, json))
-}
-
-fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(db: &Path) -> (Killed, SocketAddr) {
-    let addr = free_addr();
-    let child = Command::new(env!("CARGO_BIN_EXE_cartsync-server"))
-        .args(["--listen", &addr.to_string()])
-        .args(["--database", &format!("sqlite://{}", db.display())])
-        .args(["--secret", "crash-test"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = Killed(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok((200, _)) = http(addr, "GET", "/healthz", None) {
-            return (child, addr);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("server did not come up on {addr}");
-}
 
 fn mutation(id: &str, sku: &str) -> Value {
     json!({"id": id, "base_version": null, "command": {"type": "add_item", "sku": sku, "quantity": 1}})
@@ -212,66 +150,4 @@ fn kill_dash_nine_mid_stream_loses_no_acknowledged_mutation() {
         seen.len(),
         applied_now
     );
-}
-
-/// SIGTERM drains and exits cleanly.
-#[test]
-fn sigterm_shuts_down_gracefully() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut server, addr) = start(&dir.path().join("term.db"));
-    let (status, _) = http(addr, "POST", "/api/v1/carts", None).unwrap();
-    assert_eq!(status, 201);
-    let pid = server.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A throughput figure, not a check: `cargo test -p cartsync-server --test
-/// crash -- --ignored --nocapture`. Clients each own a cart and send
-/// single-mutation batches over fresh connections for three seconds.
-#[test]
-#[ignore]
-fn measure_mutations_per_second() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, addr) = start(&dir.path().join("bench.db"));
-    for clients in [1usize, 8, 32] {
-        let done = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads: Vec<_> = (0..clients)
-            .map(|c| {
-                let (done, stop) = (done.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let (_, created) = http(addr, "POST", "/api/v1/carts", None).unwrap();
-                    let token = created["token"].as_str().unwrap().to_string();
-                    let skus = ["tee-black", "mug-enamel", "cap-canvas", "sticker-pack", "tote-natural"];
-                    let mut k = 0usize;
-                    while !stop.load(Ordering::Relaxed) {
-                        let id = uuid::Uuid::new_v4().to_string();
-                        let sku = skus[(c + k) % skus.len()].to_string();
-                        let m = json!({"id": id, "base_version": null, "command": {"type": "add_item", "sku": sku, "quantity": 1, "options": {"n": (k / 500).to_string()}}});
-                        let (status, _) = http(addr, "POST", &format!("/api/v1/carts/{token}/mutations"), Some(&json!({"mutations": [m]}))).unwrap();
-                        assert_eq!(status, 200);
-                        done.fetch_add(1, Ordering::Relaxed);
-                        k += 1;
-                    }
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_secs(3));
-        stop.store(true, Ordering::Relaxed);
-        for t in threads {
-            t.join().unwrap();
-        }
-        let n = done.load(Ordering::Relaxed);
-        eprintln!("{clients} clients: {n} mutations in 3 s = {:.0}/s", n as f64 / 3.0);
-    }
 }

@@ -54,7 +54,9 @@ pub fn router(app: AppState, static_dir: Option<&Path>, cors_origins: &[String])
     let mut router = router
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!("http", method = %req.method(), path = %redacted_path(req.uri().path()))
+        }));
     let origins: Vec<HeaderValue> = cors_origins
         .iter()
         .filter_map(|o| match HeaderValue::from_str(o.trim()) {
@@ -80,6 +82,18 @@ pub fn router(app: AppState, static_dir: Option<&Path>, cors_origins: &[String])
         );
     }
     router.with_state(app)
+}
+
+/// The request path for logs, with the cart token replaced: tokens are
+/// bearer credentials and must not end up in log files.
+pub fn redacted_path(path: &str) -> String {
+    match path.strip_prefix("/api/v1/carts/") {
+        Some(rest) => match rest.split_once('/') {
+            Some((_, tail)) => format!("/api/v1/carts/{{token}}/{tail}"),
+            None => "/api/v1/carts/{token}".to_string(),
+        },
+        None => path.to_string(),
+    }
 }
 
 async fn count_requests(State(app): State<AppState>, req: Request, next: Next) -> Response {
@@ -120,4 +134,20 @@ pub async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || f(&app)).await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn tokens_are_redacted_from_logged_paths() {
+        assert_eq!(
+            redacted_path("/api/v1/carts/SECRET/mutations"),
+            "/api/v1/carts/{token}/mutations"
+        );
+        assert_eq!(redacted_path("/api/v1/carts/SECRET"), "/api/v1/carts/{token}");
+        assert_eq!(redacted_path("/api/v1/carts"), "/api/v1/carts");
+        assert_eq!(redacted_path("/healthz"), "/healthz");
+    }
 }

@@ -83,6 +83,9 @@ fn create_and_load(s: &dyn CartStore) {
     assert_eq!(s.load(r.id).expect("load").cart, r.cart);
     assert!(matches!(s.load_by_token(&token(2)), Err(StoreError::NotFound)));
     assert!(matches!(s.load(r.id + 1000), Err(StoreError::NotFound)));
+    let head = s.head(&token(1)).expect("head");
+    assert_eq!((head.id, head.version, head.merged), (r.id, 0, false));
+    assert!(matches!(s.head(&token(2)), Err(StoreError::NotFound)));
     let other = s.create_cart(&token(2), 10).expect("second cart");
     assert_ne!(other.id, r.id);
     assert!(s.create_cart(&token(1), 10).is_err(), "a token hash opens one cart");

@@ -70,6 +70,14 @@ pub struct Quote {
     pub unit_price: Money,
 }
 
+/// What [`CartStore::head`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartHead {
+    pub id: CartId,
+    pub version: u64,
+    pub merged: bool,
+}
+
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartRecord {
@@ -153,6 +161,10 @@ pub trait CartStore: Send + Sync {
     fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord, StoreError>;
 
     fn load(&self, id: CartId) -> Result<CartRecord, StoreError>;
+
+    /// The cart id, version and state a token opens, without the snapshot:
+    /// the session cache's freshness check.
+    fn head(&self, token_hash: &TokenHash) -> Result<CartHead, StoreError>;
 
     /// The open account cart of `owner`, if there is one.
     fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>, StoreError>;

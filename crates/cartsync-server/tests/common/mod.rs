@@ -2,6 +2,8 @@
 //! through `tower::ServiceExt::oneshot`, and a few request helpers.
 #![allow(dead_code)]
 
+pub mod process;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;

@@ -7,7 +7,7 @@ mod rows;
 mod schema;
 mod writer;
 
-use super::{CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, StoreError, TokenHash};
+use super::{CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, StoreError, TokenHash};
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
 use rows::*;
@@ -135,6 +135,25 @@ impl CartStore for SqliteStore {
 
     fn load(&self, id: CartId) -> Result<CartRecord> {
         self.read(|tx| load_in(tx, id))
+    }
+
+    fn head(&self, token_hash: &TokenHash) -> Result<CartHead> {
+        self.read(|tx| {
+            let row: Option<(i64, i64, String)> = tx
+                .query_row(
+                    "SELECT c.id, c.version, c.state FROM cart_tokens t JOIN carts c ON c.id = t.cart_id
+                     WHERE t.hash = ?1",
+                    [&token_hash[..]],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (id, version, state) = row.ok_or(StoreError::NotFound)?;
+            Ok(CartHead {
+                id,
+                version: to_u64(version),
+                merged: state == "merged",
+            })
+        })
     }
 
     fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>> {
