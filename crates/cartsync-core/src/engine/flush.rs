@@ -12,10 +12,8 @@ impl Engine {
     pub(super) fn finish(&mut self, now: u64, actions: &mut Vec<Action>) {
         self.pump(now, actions);
         let wake = self.wakeup(now);
-        if wake.is_some() && wake != self.scheduled {
-            if let Some(at) = wake {
-                actions.push(Action::ScheduleTimer { at });
-            }
+        if let Some(at) = wake.filter(|_| wake != self.scheduled) {
+            actions.push(Action::ScheduleTimer { at });
         }
         self.scheduled = wake;
         let view = self.view();

@@ -5,6 +5,7 @@
 
 pub mod authority;
 mod check;
+mod trace;
 pub mod world;
 
 use authority::{Authority, Reply};
@@ -339,7 +340,7 @@ fn deliver_next(w: &mut World) -> bool {
         Ev::ToAuthority { from, epoch, request } => w.serve(from, epoch, request),
         Ev::ToTab { to, epoch, id, reply } => {
             if epoch == w.epoch {
-                w.log(|| format!("c{}t{} gets {id}: {}", to.client, to.tab, world::short_reply(&reply)));
+                w.log(|| format!("c{}t{} gets {id}: {}", to.client, to.tab, trace::short_reply(&reply)));
                 match reply {
                     Reply::Answer(r) => w.call(to, |e, rng, now| e.on_response(id, *r, now, rng)),
                     Reply::Failed(f) => w.call(to, |e, rng, now| e.on_failure(id, f, now, rng)),

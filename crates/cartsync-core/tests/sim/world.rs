@@ -2,6 +2,7 @@
 //! a lossy network, timers, all on one seeded event queue.
 
 use super::authority::{Authority, Reply};
+use super::trace::short;
 use cartsync_core::engine::{
     mutation_key, Action, Config, Engine, Event, Failure, Persisted, Request, RequestId, ServerCart, StorageChange,
     StoredMutation, TokenRecord, SERVER_CART_KEY, TOKEN_KEY,
@@ -208,19 +209,19 @@ impl World {
 
     /// The stored server cart never goes back either.
     fn check_storage(&mut self, client: usize) {
-        let p = self.read_storage(client);
-        if let Some(ServerCart { token, cart }) = p.server_cart {
-            let c = &mut self.clients[client];
-            if let Some((old_token, old)) = &c.stored_newest {
-                if *old_token == token && cart.version < *old && self.violation.is_none() {
-                    self.violation = Some(format!(
-                        "c{client}: stored cart of {token} went back to v{}",
-                        cart.version
-                    ));
-                }
+        let c = &mut self.clients[client];
+        let Some(Value::Cart(ServerCart { token, cart })) = c.storage.get(SERVER_CART_KEY) else {
+            return;
+        };
+        if let Some((old_token, old)) = &c.stored_newest {
+            if old_token == token && cart.version < *old && self.violation.is_none() {
+                self.violation = Some(format!(
+                    "c{client}: stored cart of {token} went back to v{}",
+                    cart.version
+                ));
             }
-            self.clients[client].stored_newest = Some((token, cart.version));
         }
+        c.stored_newest = Some((token.clone(), cart.version));
     }
 
     pub fn carry_out(&mut self, a: Addr, actions: Vec<Action>) {
@@ -357,7 +358,7 @@ impl World {
                 reply
             }
         };
-        self.log(|| format!("authority {id} -> {}", short_reply(&reply)));
+        self.log(|| format!("authority {id} -> {}", super::trace::short_reply(&reply)));
         let copies = if self.chance(self.net.dup) { 2 } else { 1 };
         for _ in 0..copies {
             if self.chance(self.net.drop) {
@@ -375,49 +376,4 @@ impl World {
             );
         }
     }
-}
-
-fn short(action: &Action) -> String {
-    match action {
-        Action::PersistMutation(r) => format!(
-            "persist {} {}{}",
-            &r.mutation.id.to_string()[..8],
-            r.mutation.command.name(),
-            if r.settled.is_some() { " (settled)" } else { "" }
-        ),
-        Action::RemoveMutation(id) => format!("remove {}", &id.to_string()[..8]),
-        Action::PersistToken(t) => format!("token {:?} gen {}", t.token, t.generation),
-        Action::PersistServerCart(c) => format!("cart {} v{}", c.token, c.cart.version),
-        Action::Send(Request::CreateCart { id }) => format!("send {id} create"),
-        Action::Send(Request::Mutations { id, token, body }) => format!(
-            "send {id} {token} [{}]",
-            body.mutations
-                .iter()
-                .map(|m| format!("{}@{:?}", &m.id.to_string()[..8], m.base_version))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        Action::ScheduleTimer { at } => format!("timer {at}"),
-        Action::ViewChanged(v) => format!("view v{} pending {} {:?}", v.cart.version, v.pending, v.status),
-        Action::Emit(e) => format!("event {e:?}").chars().take(140).collect(),
-    }
-}
-
-pub fn short_reply(reply: &Reply) -> String {
-    use cartsync_core::engine::Response;
-    match reply {
-        Reply::Answer(r) => match r.as_ref() {
-            Response::Created(c) => format!("created {}", c.token),
-            Response::Mutations(m) => format!("200 v{} {:?}", m.cart.version, statuses(&m.results)),
-            Response::Conflict(c) => format!("409 v{} {:?}", c.cart.version, statuses(&c.results)),
-        },
-        Reply::Failed(f) => format!("{f:?}"),
-    }
-}
-
-fn statuses(results: &[cartsync_core::MutationResult]) -> Vec<String> {
-    results
-        .iter()
-        .map(|r| format!("{}:{:?}", &r.id.to_string()[..8], r.status))
-        .collect()
 }

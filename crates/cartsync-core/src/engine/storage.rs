@@ -1,0 +1,88 @@
+//! What the engine keeps in storage and learns from it: loading a
+//! snapshot, ordered token records, and taking a server cart only when it is
+//! not older than the one known.
+
+use super::types::{Action, Persisted, ServerCart, TokenRecord};
+use super::{settled_event, Engine};
+use crate::model::MutationId;
+use crate::protocol::v1::CartView;
+
+impl Engine {
+    /// Loads persisted state; tombstones are removed, and surfaced when
+    /// restoring or when this tab still held the mutation (a tab that
+    /// already heard of the settlement says nothing twice).
+    pub(super) fn load(&mut self, persisted: Persisted, restoring: bool, actions: &mut Vec<Action>) {
+        let had: Vec<MutationId> = self.outbox.iter().map(|r| r.mutation.id).collect();
+        self.take_token(persisted.token);
+        if let Some(stored) = persisted.server_cart {
+            if self.token.as_ref() == Some(&stored.token) {
+                self.adopt(stored.cart, false, actions);
+            }
+        }
+        self.outbox.clear();
+        for record in persisted.pending {
+            match &record.settled {
+                Some(settled) => {
+                    if restoring || had.contains(&record.mutation.id) {
+                        actions.push(Action::Emit(settled_event(&record, settled)));
+                    }
+                    actions.push(Action::RemoveMutation(record.mutation.id));
+                }
+                None => {
+                    self.outbox.insert(record);
+                }
+            }
+        }
+    }
+
+    /// Takes a token record another tab wrote if it is newer than what
+    /// this tab holds. Returns whether the token changed.
+    pub(super) fn take_token(&mut self, record: TokenRecord) -> bool {
+        if (record.generation, &record.token) <= (self.generation, &self.token) {
+            return false;
+        }
+        self.generation = record.generation;
+        self.switch_token(record.token)
+    }
+
+    /// This tab moves to another cart (or to none): returns the write.
+    pub(super) fn change_token(&mut self, token: Option<String>) -> Action {
+        self.generation += 1;
+        self.switch_token(token.clone());
+        Action::PersistToken(TokenRecord {
+            token,
+            generation: self.generation,
+        })
+    }
+
+    fn switch_token(&mut self, token: Option<String>) -> bool {
+        if token == self.token {
+            return false;
+        }
+        self.token = token;
+        self.server = None;
+        self.waiting_for_token = false;
+        self.conflict_streak = 0;
+        true
+    }
+
+    /// Takes `cart` as the server's (for the current token) if it is not
+    /// older than the one known; `persist` writes it to storage too (only
+    /// the leader's answers and `adopt_cart` do). Returns whether it was
+    /// taken.
+    pub(super) fn adopt(&mut self, cart: CartView, persist: bool, actions: &mut Vec<Action>) -> bool {
+        if let Some(known) = &self.server {
+            if cart.version < known.version || *known == cart {
+                return false;
+            }
+        }
+        if let (true, Some(token)) = (persist, &self.token) {
+            actions.push(Action::PersistServerCart(ServerCart {
+                token: token.clone(),
+                cart: cart.clone(),
+            }));
+        }
+        self.server = Some(cart);
+        true
+    }
+}
