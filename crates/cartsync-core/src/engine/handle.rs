@@ -39,11 +39,10 @@ impl Engine {
                 (Sent::Batch { token, .. }, Response::Conflict(answer)) => {
                     let current = self.token.as_deref() == Some(token.as_str());
                     let version = answer.cart.version;
-                    if current {
-                        self.adopt(answer.cart, true, &mut actions);
-                    }
+                    // A late 409 whose cart is not news changes nothing.
+                    let news = current && self.adopt(answer.cart, true, &mut actions);
                     self.settle(&answer.results, &mut actions);
-                    if current {
+                    if news {
                         self.rebased(version, &mut actions);
                         self.conflict_streak += 1;
                         if self.conflict_streak >= CONFLICT_STREAK {

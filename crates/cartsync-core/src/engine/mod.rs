@@ -192,9 +192,12 @@ impl Engine {
             base_version: self.server.as_ref().map(|c| c.version),
             command,
         };
+        // Issue order is outbox order, even within one millisecond or after
+        // another tab's mutation stamped by a clock slightly ahead.
+        let latest = self.outbox.iter().map(|r| r.created_at.saturating_add(1)).max();
         let record = StoredMutation {
             mutation,
-            created_at: now,
+            created_at: latest.map_or(now, |t| t.max(now)),
             settled: None,
         };
         let mut actions = vec![Action::PersistMutation(record.clone())];

@@ -90,6 +90,8 @@ fn build(seed: u64, trace: bool) -> World {
     // Some clients share an account cart (the same shopper on two devices),
     // which is where version conflicts come from.
     let shared = w.chance(600).then(|| w.authority.create(1_000_000));
+    // Small batches make one outbox take several requests.
+    w.config.limits.max_batch = [1, 2, 3, 100][w.below(4) as usize];
     for c in 0..n_clients {
         let mut storage = BTreeMap::new();
         if let Some(token) = &shared {

@@ -370,3 +370,17 @@ fn a_late_answer_never_resurrects_a_removed_line() {
 }
 
 mod lifecycle;
+
+#[test]
+fn commands_are_sent_in_the_order_they_were_issued() {
+    let (mut e, mut rng) = leader(1, &[]);
+    e.set_online(false, 0);
+    let mut ids = Vec::new();
+    for sku in ["a", "b", "c", "d", "e", "f"] {
+        let a = e.issue(Command::add(sku, 1), 5, &mut rng).unwrap();
+        let Action::PersistMutation(r) = &a[0] else { panic!() };
+        ids.push(r.mutation.id);
+    }
+    let (_, sent) = batch(&e.set_online(true, 6)).unwrap();
+    assert_eq!(sent.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
+}
