@@ -2,7 +2,7 @@
 
 use crate::auth::Jwt;
 use crate::cache::SessionCache;
-use crate::catalog::{DemoCatalog, Inventory, Pricing};
+use crate::catalog::{DemoCatalog, Inventory, Pricing, SqliteInventory};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::{CartStore, SqliteStore};
@@ -43,6 +43,8 @@ pub enum BuildError {
     CatalogFile { path: String, source: std::io::Error },
     #[error("loading the catalog: {0}")]
     Catalog(#[from] crate::catalog::CatalogError),
+    #[error("opening the inventory: {0}")]
+    Inventory(#[from] crate::catalog::InventoryError),
     #[error("the OS random source failed: {0}")]
     Random(#[from] getrandom::Error),
 }
@@ -50,7 +52,8 @@ pub enum BuildError {
 impl App {
     /// Opens the database and the catalog named by `config`.
     pub fn from_config(config: &Config) -> Result<Self, BuildError> {
-        let store = SqliteStore::open(SqliteStore::path_from_url(&config.database))?;
+        let path = SqliteStore::path_from_url(&config.database);
+        let store = SqliteStore::open(&path)?;
         let catalog = match &config.catalog {
             Some(path) => {
                 let json = std::fs::read_to_string(path).map_err(|source| BuildError::CatalogFile {
@@ -68,12 +71,13 @@ impl App {
                 crate::tokens::random_bytes::<32>()?.to_vec()
             }
         };
+        let inventory = SqliteInventory::open(&path, &catalog.products())?;
         let catalog = Arc::new(catalog);
         let day = Duration::from_secs(86_400);
         Ok(App {
             store: Arc::new(store),
             pricing: catalog.clone(),
-            inventory: catalog.clone(),
+            inventory: Arc::new(inventory),
             admin: config.dev.then_some(catalog),
             cache: SessionCache::new(Duration::from_secs(config.cache_ttl_secs), 100_000),
             metrics: Metrics::default(),

@@ -78,7 +78,7 @@ fn run(
             explain_total(&record, &priced, expected, &mut problems);
         }
         let wanted = units_per_sku(&record.cart.lines);
-        let reserved = match app.inventory.reserve(&wanted) {
+        let reserved = match app.inventory.reserve(&wanted).map_err(|e| ApiError::internal(&e))? {
             Ok(()) => true,
             Err(shortfalls) => {
                 for s in shortfalls {
@@ -96,7 +96,7 @@ fn run(
         };
         if !problems.is_empty() {
             if reserved {
-                app.inventory.release(&wanted);
+                release(app, &wanted);
             }
             inc(&app.metrics.checkout_revalidation_failed);
             let view = project(app, *token, record.id, &record.cart).view;
@@ -118,11 +118,11 @@ fn run(
             Err(StoreError::VersionConflict { .. }) => {
                 // A mutation landed between our read and the commit: give
                 // the stock back and judge the new snapshot.
-                app.inventory.release(&wanted);
+                release(app, &wanted);
                 inc(&app.metrics.store_retries);
             }
             Err(e) => {
-                app.inventory.release(&wanted);
+                release(app, &wanted);
                 return Err(e.into());
             }
         }
@@ -132,6 +132,14 @@ fn run(
         "busy",
         "the cart is changing too fast; retry",
     ))
+}
+
+/// Gives stock back; a failure is logged (the units stay reserved, which
+/// oversells nothing) and does not change the answer to the shopper.
+fn release(app: &App, lines: &[(Sku, u32)]) {
+    if let Err(e) = app.inventory.release(lines) {
+        tracing::error!(error = %e, "releasing a reservation failed; stock stays reserved");
+    }
 }
 
 /// Says why the total differs: lines whose price moved since it was last

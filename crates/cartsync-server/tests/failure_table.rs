@@ -242,14 +242,7 @@ async fn inventory_race_gives_one_order_and_one_out_of_stock() {
     assert_eq!(p["sku"], "last-one-vase");
     assert_eq!(p["requested"], 1);
     assert_eq!(p["available"], 0);
-    assert_eq!(
-        s.app
-            .pricing
-            .product(&cartsync_core::Sku::new("last-one-vase"))
-            .unwrap()
-            .stock,
-        0
-    );
+    assert_eq!(s.stock("last-one-vase"), 0);
 }
 
 /// Promotion conflict: a coupon shown as applied is revalidated before the
@@ -288,4 +281,23 @@ async fn promotion_conflict_revalidates_the_coupon() {
     let ok = s.checkout(&t, "k2", 6900, None).await;
     assert_eq!(ok.status, StatusCode::CREATED);
     assert_eq!(ok.body["order"]["coupons"], json!([]));
+}
+
+/// The same race across two server instances on one database: stock lives
+/// in the database, so the reservation is atomic across processes too.
+#[tokio::test]
+async fn inventory_race_across_two_instances() {
+    let one = Server::new(false);
+    let two = Server::on(&one.db, false);
+    let a = one.new_cart().await;
+    let b = two.new_cart().await;
+    one.add(&a, "last-one-vase", 1).await;
+    two.add(&b, "last-one-vase", 1).await;
+    let (ra, rb) = tokio::join!(one.checkout(&a, "ka", 4500, None), two.checkout(&b, "kb", 4500, None));
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+    // Stock survives a restart: a third instance still sees none left.
+    let three = Server::on(&one.db, false);
+    assert_eq!(three.stock("last-one-vase"), 0);
 }

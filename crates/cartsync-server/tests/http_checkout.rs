@@ -87,12 +87,7 @@ async fn concurrent_submits_with_one_key_create_one_order() {
     }
     assert_eq!(a.body["order"]["id"], b.body["order"]["id"]);
     assert_eq!(a.body["order"]["id"], c.body["order"]["id"]);
-    let stock = s
-        .app
-        .pricing
-        .product(&cartsync_core::Sku::new("mug-enamel"))
-        .unwrap()
-        .stock;
+    let stock = s.stock("mug-enamel");
     assert_eq!(stock, 44, "reserved once");
 }
 

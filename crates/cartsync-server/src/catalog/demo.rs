@@ -1,7 +1,7 @@
 //! The demo catalog: products, stock, coupons and shipping rates in memory,
 //! loaded from a JSON file (or the bundled `demo-catalog.json`).
 
-use super::{CouponVerdict, Inventory, Pricing, Shortfall};
+use super::{CouponVerdict, Inventory, InventoryError, Pricing, Shortfall};
 use cartsync_core::protocol::v1::Product;
 use cartsync_core::{Money, Sku};
 use serde::{Deserialize, Serialize};
@@ -219,8 +219,9 @@ impl Pricing for DemoCatalog {
     }
 }
 
+/// In-memory stock (tests and single-process demos).
 impl Inventory for DemoCatalog {
-    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<(), Vec<Shortfall>> {
+    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
         let mut state = self.write();
         let shortfalls: Vec<Shortfall> = lines
             .iter()
@@ -234,23 +235,40 @@ impl Inventory for DemoCatalog {
             })
             .collect();
         if !shortfalls.is_empty() {
-            return Err(shortfalls);
+            return Ok(Err(shortfalls));
         }
         for (sku, n) in lines {
             if let Some(p) = state.products.get_mut(sku) {
                 p.stock -= n;
             }
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
-    fn release(&self, lines: &[(Sku, u32)]) {
+    fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
         let mut state = self.write();
         for (sku, n) in lines {
             if let Some(p) = state.products.get_mut(sku) {
                 p.stock = p.stock.saturating_add(*n);
             }
         }
+        Ok(())
+    }
+
+    fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
+        Ok(self
+            .read()
+            .products
+            .values()
+            .map(|p| (p.sku.clone(), p.stock))
+            .collect())
+    }
+
+    fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError> {
+        if let Some(p) = self.write().products.get_mut(sku) {
+            p.stock = stock;
+        }
+        Ok(())
     }
 }
 
@@ -264,11 +282,11 @@ mod tests {
         assert!(c.products().len() >= 24);
         let vase = Sku::new("last-one-vase");
         let tee = Sku::new("tee-black");
-        assert!(c.reserve(&[(tee.clone(), 1), (vase.clone(), 2)]).is_err());
+        assert!(c.reserve(&[(tee.clone(), 1), (vase.clone(), 2)]).unwrap().is_err());
         assert_eq!(c.product(&tee).unwrap().stock, 40);
-        assert!(c.reserve(&[(vase.clone(), 1)]).is_ok());
-        assert_eq!(c.reserve(&[(vase.clone(), 1)]).unwrap_err()[0].available, 0);
-        c.release(&[(vase.clone(), 1)]);
+        assert!(c.reserve(&[(vase.clone(), 1)]).unwrap().is_ok());
+        assert_eq!(c.reserve(&[(vase.clone(), 1)]).unwrap().unwrap_err()[0].available, 0);
+        c.release(&[(vase.clone(), 1)]).unwrap();
         assert_eq!(c.product(&vase).unwrap().stock, 1);
     }
 

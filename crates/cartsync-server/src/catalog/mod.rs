@@ -1,16 +1,21 @@
 //! Pricing, inventory and coupons: the services a storefront already has.
 //! The server only talks to them through [`Pricing`] and [`Inventory`]; the
 //! bundled [`DemoCatalog`] (an in-memory catalog loaded from JSON, with admin
-//! setters for `--dev`) stands in for them and a real deployment replaces it.
+//! setters for `--dev`) and [`SqliteInventory`] (stock in the cart database,
+//! shared by every process) stand in for them; a real deployment replaces
+//! both.
 
 mod demo;
 pub mod pricing;
+mod stock;
 
 pub use demo::{CatalogError, CatalogFile, CouponRule, DemoCatalog, ProductUpdate, ShippingRate, BUNDLED};
 pub use pricing::{price_cart, CatalogCheck, Priced};
+pub use stock::SqliteInventory;
 
 use cartsync_core::protocol::v1::Product;
 use cartsync_core::{Money, Sku};
+use std::collections::BTreeMap;
 
 /// How a coupon fared with pricing for a given subtotal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +47,22 @@ pub struct Shortfall {
     pub available: u32,
 }
 
+/// The inventory service could not answer (detail for the logs).
+#[derive(Debug, thiserror::Error)]
+#[error("inventory unavailable: {0}")]
+pub struct InventoryError(pub String);
+
 /// Stock levels and reservations.
 pub trait Inventory: Send + Sync {
     /// Reserves every `(sku, quantity)` or nothing (all-or-nothing, atomic
-    /// with respect to other reservations). Quantities of one SKU over
-    /// several lines must be summed by the caller.
-    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<(), Vec<Shortfall>>;
+    /// with respect to other reservations): `Ok(Err(shortfalls))` when some
+    /// line cannot be served. Quantities of one SKU over several lines must
+    /// be summed by the caller.
+    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError>;
     /// Gives back a reservation that did not turn into an order.
-    fn release(&self, lines: &[(Sku, u32)]);
+    fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError>;
+    /// Units available per tracked SKU.
+    fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError>;
+    /// Admin: sets the stock of a SKU.
+    fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError>;
 }

@@ -1,6 +1,7 @@
 //! The catalog, and the `--dev` endpoints: dev login and the admin levers
 //! that stand in for the pricing and inventory services.
 
+use super::blocking;
 use super::error::ApiError;
 use super::json::ApiJson;
 use crate::app::{now_ms, AppState};
@@ -12,11 +13,24 @@ use cartsync_core::{Limits, Sku};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// `GET /api/v1/catalog`.
-pub async fn catalog(State(app): State<AppState>) -> Json<CatalogResponse> {
-    Json(CatalogResponse {
-        products: app.pricing.products(),
+/// `GET /api/v1/catalog`: products with the inventory's current stock.
+pub async fn catalog(State(app): State<AppState>) -> Result<Json<CatalogResponse>, ApiError> {
+    let products = blocking(&app, |app| {
+        let levels = app.inventory.levels().map_err(|e| ApiError::internal(&e))?;
+        Ok(app
+            .pricing
+            .products()
+            .into_iter()
+            .map(|p| with_stock(p, &levels))
+            .collect())
     })
+    .await?;
+    Ok(Json(CatalogResponse { products }))
+}
+
+fn with_stock(p: Product, levels: &std::collections::BTreeMap<Sku, u32>) -> Product {
+    let stock = levels.get(&p.sku).copied().unwrap_or(0);
+    Product { stock, ..p }
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,13 +80,27 @@ pub async fn put_product(
             )));
         }
     }
-    catalog.update_product(&sku, update).map(Json).ok_or_else(|| {
+    let stock = update.stock;
+    let product = catalog.update_product(&sku, update).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "unknown_sku",
             format!("sku {:?} is not in the catalog", sku.0),
         )
+    })?;
+    let catalog = catalog.clone();
+    let product = blocking(&app, move |app| {
+        if let Some(stock) = stock {
+            app.inventory
+                .set_stock(&sku, stock)
+                .map_err(|e| ApiError::internal(&e))?;
+        }
+        let levels = app.inventory.levels().map_err(|e| ApiError::internal(&e))?;
+        drop(catalog);
+        Ok(with_stock(product, &levels))
     })
+    .await?;
+    Ok(Json(product))
 }
 
 /// `PUT /api/v1/admin/coupons/{code}` with `{"percent_off" | "amount_off",

@@ -174,6 +174,11 @@ impl Server {
         .await
     }
 
+    /// Units left in the inventory.
+    pub fn stock(&self, sku: &str) -> u32 {
+        self.app.inventory.levels().unwrap()[&cartsync_core::Sku::new(sku)]
+    }
+
     pub async fn admin_put(&self, uri: &str, body: Value) -> Resp {
         self.send(Method::PUT, uri, Some(body), &[]).await
     }

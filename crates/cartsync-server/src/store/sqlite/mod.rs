@@ -4,10 +4,12 @@
 //! small pool of read connections runs concurrently with it.
 
 mod rows;
-mod schema;
+pub(crate) mod schema;
 mod writer;
 
-use super::{CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, StoreError, TokenHash};
+use super::{
+    CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, StoreError, TokenHash,
+};
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
 use rows::*;

@@ -8,9 +8,12 @@ use std::path::Path;
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// Migrations in order; `PRAGMA user_version` is the count applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/sqlite/0002_inventory.sql"),
+];
 
-pub(super) fn open_connection(path: &Path, create: bool) -> Result<Connection> {
+pub(crate) fn open_connection(path: &Path, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;

@@ -1,0 +1,151 @@
+//! [`Inventory`] in the cart database's `inventory` table: every server
+//! process on the database sees the same stock, a reservation is one
+//! `BEGIN IMMEDIATE` transaction of conditional decrements (all or
+//! nothing), and stock survives restarts. Reservations are rare next to
+//! cart mutations, so this keeps its own connection instead of queueing
+//! behind the store's writer.
+
+use super::{Inventory, InventoryError, Shortfall};
+use crate::store::sqlite::schema::open_connection;
+use cartsync_core::protocol::v1::Product;
+use cartsync_core::Sku;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// Stock levels in SQLite. The database must already be migrated (open the
+/// [`crate::store::SqliteStore`] first).
+pub struct SqliteInventory {
+    conn: Mutex<Connection>,
+}
+
+fn err(e: impl std::fmt::Display) -> InventoryError {
+    InventoryError(e.to_string())
+}
+
+impl SqliteInventory {
+    /// Opens the inventory and seeds the stock of SKUs it does not track
+    /// yet from `products` (known SKUs keep their stored stock).
+    pub fn open(path: &Path, products: &[Product]) -> Result<Self, InventoryError> {
+        let mut conn = open_connection(path, false).map_err(err)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        for p in products {
+            tx.execute(
+                "INSERT OR IGNORE INTO inventory (sku, stock) VALUES (?1, ?2)",
+                params![p.sku.0, p.stock],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(SqliteInventory { conn: Mutex::new(conn) })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic cannot leave a transaction open (rusqlite rolls back on
+        // drop), so a poisoned connection is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inventory for SqliteInventory {
+    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut shortfalls = Vec::new();
+        for (sku, requested) in lines {
+            let taken = tx
+                .execute(
+                    "UPDATE inventory SET stock = stock - ?1 WHERE sku = ?2 AND stock >= ?1",
+                    params![requested, sku.0],
+                )
+                .map_err(err)?;
+            if taken == 0 {
+                let available: Option<u32> = tx
+                    .query_row("SELECT stock FROM inventory WHERE sku = ?1", [&sku.0], |r| r.get(0))
+                    .optional()
+                    .map_err(err)?;
+                shortfalls.push(Shortfall {
+                    sku: sku.clone(),
+                    requested: *requested,
+                    available: available.unwrap_or(0),
+                });
+            }
+        }
+        if !shortfalls.is_empty() {
+            // Dropping the transaction rolls back the lines that did fit.
+            return Ok(Err(shortfalls));
+        }
+        tx.commit().map_err(err)?;
+        Ok(Ok(()))
+    }
+
+    fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        for (sku, n) in lines {
+            tx.execute(
+                "UPDATE inventory SET stock = stock + ?1 WHERE sku = ?2",
+                params![n, sku.0],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT sku, stock FROM inventory").map_err(err)?;
+        let rows = stmt.query_map([], |r| Ok((Sku(r.get(0)?), r.get(1)?))).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError> {
+        self.lock()
+            .execute(
+                "INSERT INTO inventory (sku, stock) VALUES (?1, ?2)
+                 ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock",
+                params![sku.0, stock],
+            )
+            .map(drop)
+            .map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{DemoCatalog, Pricing};
+    use crate::store::SqliteStore;
+
+    #[test]
+    fn reservations_are_all_or_nothing_shared_and_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inv.db");
+        let _store = SqliteStore::open(&path).unwrap();
+        let products = DemoCatalog::bundled().unwrap().products();
+        let a = SqliteInventory::open(&path, &products).unwrap();
+        let b = SqliteInventory::open(&path, &products).unwrap();
+        let vase = Sku::new("last-one-vase");
+        let tee = Sku::new("tee-black");
+        let short = a.reserve(&[(tee.clone(), 1), (vase.clone(), 2)]).unwrap().unwrap_err();
+        assert_eq!((short[0].sku.as_str(), short[0].available), ("last-one-vase", 1));
+        assert_eq!(a.levels().unwrap()[&tee], 40, "nothing reserved");
+        a.reserve(&[(vase.clone(), 1)]).unwrap().unwrap();
+        assert_eq!(b.reserve(&[(vase.clone(), 1)]).unwrap().unwrap_err()[0].available, 0);
+        // Reopening (a restart) does not reseed known SKUs.
+        drop(a);
+        let c = SqliteInventory::open(&path, &products).unwrap();
+        assert_eq!(c.levels().unwrap()[&vase], 0);
+        c.release(&[(vase.clone(), 1)]).unwrap();
+        assert_eq!(b.levels().unwrap()[&vase], 1);
+        b.set_stock(&vase, 7).unwrap();
+        assert_eq!(c.levels().unwrap()[&vase], 7);
+    }
+}
