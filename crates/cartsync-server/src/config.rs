@@ -59,10 +59,3 @@ pub struct Config {
     #[arg(long, env = "CARTSYNC_USER_TOKEN_TTL_SECS", default_value_t = 86_400)]
     pub user_token_ttl_secs: u64,
 }
-
-impl Config {
-    /// The defaults, as if no flag and no variable were given.
-    pub fn defaults() -> Self {
-        Config::parse_from(["cartsync-server"])
-    }
-}
