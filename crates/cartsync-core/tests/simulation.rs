@@ -43,6 +43,19 @@ fn fail(seed: u64, error: &str) -> ! {
     );
 }
 
+/// Runs seeds `t, t + threads, ...` below `seeds`; stops at the first
+/// failure.
+fn run_share(t: u64, threads: u64, seeds: u64) -> Result<sim::Stats, (u64, String)> {
+    let mut total = sim::Stats::default();
+    let mut n = t;
+    while n < seeds {
+        let seed = n.wrapping_mul(SEED_STRIDE);
+        total.add(&sim::run(seed).map_err(|e| (seed, e))?);
+        n += threads;
+    }
+    Ok(total)
+}
+
 #[test]
 fn simulation() {
     if let Some(seed) = env_u64("CARTSYNC_SIM_SEED") {
@@ -59,19 +72,23 @@ fn simulation() {
     }
     let seeds = env_u64("CARTSYNC_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);
     let started = Instant::now();
+    // Seeds are independent, so they run on every core; each run is still
+    // deterministic, and a failure names its seed.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) as u64;
+    let outcomes: Vec<Result<sim::Stats, (u64, String)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| scope.spawn(move || run_share(t, threads, seeds)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err((0, "a worker panicked".into()))))
+            .collect()
+    });
     let mut total = sim::Stats::default();
-    for n in 0..seeds {
-        let seed = n.wrapping_mul(SEED_STRIDE);
-        match sim::run(seed) {
-            Ok(s) => {
-                total.issued += s.issued;
-                total.applied += s.applied;
-                total.rejected += s.rejected;
-                total.conflicts += s.conflicts;
-                total.replaced += s.replaced;
-                total.steps += s.steps;
-            }
-            Err(e) => fail(seed, &e),
+    for outcome in outcomes {
+        match outcome {
+            Ok(s) => total.add(&s),
+            Err((seed, e)) => fail(seed, &e),
         }
     }
     println!(

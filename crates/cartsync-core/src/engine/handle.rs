@@ -39,7 +39,8 @@ impl Engine {
                 (Sent::Batch { token, .. }, Response::Conflict(answer)) => {
                     let current = self.token.as_deref() == Some(token.as_str());
                     let version = answer.cart.version;
-                    // A late 409 whose cart is not news changes nothing.
+                    self.last_error = None; // the server answered
+                                            // A late 409 whose cart is not news changes nothing.
                     let news = current && self.adopt(answer.cart, true, &mut actions);
                     self.settle(&answer.results, &mut actions);
                     if news {

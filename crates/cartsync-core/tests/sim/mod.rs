@@ -25,6 +25,17 @@ pub struct Stats {
     pub steps: usize,
 }
 
+impl Stats {
+    pub fn add(&mut self, s: &Stats) {
+        self.issued += s.issued;
+        self.applied += s.applied;
+        self.rejected += s.rejected;
+        self.conflicts += s.conflicts;
+        self.replaced += s.replaced;
+        self.steps += s.steps;
+    }
+}
+
 /// Runs one seed; `Err` says what went wrong.
 pub fn run(seed: u64) -> Result<Stats, String> {
     run_world(build(seed, false))
