@@ -164,7 +164,10 @@ pub enum Event {
     /// The server cart had moved on; pending mutations were rebased onto
     /// version `server_version` and will be resent.
     Conflict { server_version: u64 },
-    /// A mutation waited longer than the expiry period and was not sent.
+    /// A mutation waited longer than the expiry period (7 days by default)
+    /// without being acknowledged; it is not sent again. If an earlier send
+    /// went unanswered the authority may still have applied it: the next
+    /// server cart shows that.
     Expired { mutation: Mutation, created_at: u64 },
     /// The cart is gone (`cart_not_found`, `cart_closed`): a fresh cart will
     /// be created and what is pending sent to it.
