@@ -2,17 +2,17 @@
 //! arguments, calls the engine once, and carries out the actions.
 
 use crate::clock::{now_ms, CryptoRandom};
-use crate::convert::{arg, merged_event, to_js, wire, AddItemArgs, CheckoutArgs, LineArgs, OpenArgs, SetQuantityArgs};
+use crate::convert::api::{self, arg, merged_event, string_arg};
+use crate::convert::js::{field, object, string, Bad, Obj, Read};
+use crate::convert::wire::{cart_view, checkout_request_js, created};
 use crate::error::{cart_error, codes, from_body, from_core};
 use crate::runtime::{queue, run, step, view_js, Inner, Shared, Waiter};
 use crate::storage::{CartStorage, CHECKOUT_KEY, USER_TOKEN_KEY};
 use crate::tabs::{request_lock, storage_event_parts, Listener};
-use crate::transport::{body_error, EmptyBody, Transport};
+use crate::transport::{body_error, Transport, EMPTY_BODY};
 use cartsync_core::engine::{Action, Config, Engine, Failure, Persisted, TokenRecord, SERVER_CART_KEY};
-use cartsync_core::protocol::v1::{
-    AttachResponse, CheckoutRejected, CheckoutRequest, CheckoutResponse, CreateCartResponse,
-};
-use cartsync_core::{Command, IdSource, Sku};
+use cartsync_core::protocol::v1::CartView;
+use cartsync_core::{Command, IdSource};
 use js_sys::{Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -35,7 +35,7 @@ impl CartClient {
         let fetch = Reflect::get(&options, &"fetch".into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());
-        let args: OpenArgs = arg(options, "options")?;
+        let args = arg(&options, "options", api::open_args)?;
         let storage = CartStorage::open(args.namespace.as_deref().unwrap_or(""))?;
         let user_token = args.user_token.or_else(|| storage.get(USER_TOKEN_KEY));
         if let Some(t) = &user_token {
@@ -79,49 +79,35 @@ impl CartClient {
     /// the optimistic view once the mutation is in localStorage.
     #[wasm_bindgen(js_name = addItem)]
     pub fn add_item(&self, args: JsValue) -> Result<JsValue, JsValue> {
-        let a: AddItemArgs = arg(args, "addItem")?;
-        self.issue(Command::AddItem {
-            sku: Sku::new(a.sku),
-            quantity: a.quantity,
-            options: a.options,
-        })
+        self.issue(arg(&args, "addItem", api::add_item)?)
     }
 
     /// Sets a line's quantity (`0` removes it).
     #[wasm_bindgen(js_name = setQuantity)]
     pub fn set_quantity(&self, args: JsValue) -> Result<JsValue, JsValue> {
-        let a: SetQuantityArgs = arg(args, "setQuantity")?;
-        self.issue(Command::SetQuantity {
-            sku: Sku::new(a.sku),
-            options: a.options,
-            quantity: a.quantity,
-        })
+        self.issue(arg(&args, "setQuantity", api::set_quantity)?)
     }
 
     #[wasm_bindgen(js_name = removeItem)]
     pub fn remove_item(&self, args: JsValue) -> Result<JsValue, JsValue> {
-        let a: LineArgs = arg(args, "removeItem")?;
-        self.issue(Command::RemoveItem {
-            sku: Sku::new(a.sku),
-            options: a.options,
-        })
+        self.issue(arg(&args, "removeItem", api::remove_item)?)
     }
 
     #[wasm_bindgen(js_name = applyCoupon)]
     pub fn apply_coupon(&self, code: JsValue) -> Result<JsValue, JsValue> {
-        let code: String = arg(code, "applyCoupon(code)")?;
+        let code = string_arg(&code, "applyCoupon(code)")?;
         self.issue(Command::ApplyCoupon { code })
     }
 
     #[wasm_bindgen(js_name = removeCoupon)]
     pub fn remove_coupon(&self, code: JsValue) -> Result<JsValue, JsValue> {
-        let code: String = arg(code, "removeCoupon(code)")?;
+        let code = string_arg(&code, "removeCoupon(code)")?;
         self.issue(Command::RemoveCoupon { code })
     }
 
     #[wasm_bindgen(js_name = selectShipping)]
     pub fn select_shipping(&self, option: JsValue) -> Result<JsValue, JsValue> {
-        let option: String = arg(option, "selectShipping(option)")?;
+        let option = string_arg(&option, "selectShipping(option)")?;
         self.issue(Command::SelectShipping { option })
     }
 
@@ -132,7 +118,7 @@ impl CartClient {
     /// `{lines, coupons, shippingOption, totals, version, pending, status,
     /// lastError}`.
     pub fn view(&self) -> Result<JsValue, JsValue> {
-        view_js(&self.shared.borrow())
+        Ok(view_js(&self.shared.borrow()))
     }
 
     /// Calls `listener(event)` for every event (`change`, `rejected`,
@@ -170,28 +156,13 @@ impl CartClient {
         let mut transport = self.shared.borrow().transport.clone();
         transport.user_token = Some(user_token.clone());
         let answer = transport
-            .post(&format!("/carts/{token}/attach"), &EmptyBody {}, &[])
+            .post(&["/carts/", &token, "/attach"].concat(), EMPTY_BODY.into(), &[])
             .await
             .map_err(failure_error)?;
         if answer.status != 200 {
             return Err(from_body(&body_error(answer)));
         }
-        let attached: AttachResponse = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
-        {
-            let mut inner = self.shared.borrow_mut();
-            inner.storage.set(USER_TOKEN_KEY, &user_token)?;
-            inner.transport.user_token = Some(user_token);
-        }
-        let report = attached.merge_report.clone();
-        step(&self.shared, |inner, now| {
-            inner.engine.adopt_cart(attached.token, attached.cart, now)
-        });
-        let event = merged_event(&report)?;
-        {
-            let mut inner = self.shared.borrow_mut();
-            queue(&self.shared, &mut inner, event);
-        }
-        to_js(&report)
+        attached(&self.shared, &answer.body, user_token)
     }
 
     /// Forgets the account: tries to send what is pending, then starts a new
@@ -213,11 +184,7 @@ impl CartClient {
     /// updated; call again to confirm). Retries of one attempt reuse one
     /// idempotency key, so a lost answer never creates two orders.
     pub async fn checkout(&self, options: JsValue) -> Result<JsValue, JsValue> {
-        let args: CheckoutArgs = if options.is_undefined() || options.is_null() {
-            CheckoutArgs::default()
-        } else {
-            arg(options, "checkout")?
-        };
+        let given_key = arg(&options, "checkout", api::idempotency_key)?;
         flush(&self.shared).await?;
         let (token, version, expected) = {
             let inner = self.shared.borrow();
@@ -231,34 +198,17 @@ impl CartClient {
                 _ => return Err(cart_error(codes::NO_CART, "there is no synced cart to check out")),
             }
         };
-        let key = checkout_key(&self.shared, &token, version, args.idempotency_key);
+        let key = checkout_key(&self.shared, &token, version, given_key);
         let transport = self.shared.borrow().transport.clone();
-        let body = CheckoutRequest {
-            expected_total: expected,
-        };
         let answer = transport
-            .post(&format!("/carts/{token}/checkout"), &body, &[("Idempotency-Key", &key)])
+            .post(
+                &["/carts/", &token, "/checkout"].concat(),
+                checkout_request_js(&expected),
+                &[("Idempotency-Key", &key)],
+            )
             .await
             .map_err(failure_error)?;
-        match answer.status {
-            200 | 201 => {
-                let done: CheckoutResponse = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
-                self.shared.borrow().storage.remove(CHECKOUT_KEY);
-                start_fresh_cart(&self.shared);
-                to_js(&done)
-            }
-            409 if is_code(&answer.body, "checkout_revalidation_failed") => {
-                let rejected: CheckoutRejected = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
-                self.shared.borrow().storage.remove(CHECKOUT_KEY);
-                let cart = rejected.cart.clone();
-                step(&self.shared, |inner, now| inner.engine.adopt_cart(token, cart, now));
-                let out = js_sys::Object::new();
-                let _ = Reflect::set(&out, &"problems".into(), &to_js(&rejected.problems)?);
-                let _ = Reflect::set(&out, &"cart".into(), &self.view()?);
-                Ok(out.into())
-            }
-            _ => Err(from_body(&body_error(answer))),
-        }
+        checked_out(&self.shared, token, answer)
     }
 
     /// Stops listening, releases the flush lock (another tab takes over) and
@@ -312,18 +262,80 @@ async fn ensure_cart(shared: &Shared) -> Result<String, JsValue> {
     }
     let transport = shared.borrow().transport.clone();
     let answer = transport
-        .post("/carts", &EmptyBody {}, &[])
+        .post("/carts", EMPTY_BODY.into(), &[])
         .await
         .map_err(failure_error)?;
     if answer.status != 201 {
         return Err(from_body(&body_error(answer)));
     }
-    let created: CreateCartResponse = wire(answer.body).map_err(|e| cart_error(codes::BAD_RESPONSE, &e))?;
+    let created = created(&answer.body).map_err(bad_response)?;
     let token = created.token.clone();
     step(shared, |inner, now| {
         inner.engine.adopt_cart(created.token, created.cart, now)
     });
     Ok(token)
+}
+
+/// A 2xx body that is not protocol v1, as a `bad_response` `CartError`.
+fn bad_response(Bad(field): Bad) -> JsValue {
+    cart_error(
+        codes::BAD_RESPONSE,
+        &["the server's answer is not protocol v1 (field `", field, "`)"].concat(),
+    )
+}
+
+/// The attach answer `{token, cart, merge_report}`: switches to the account
+/// cart and returns the merge report as the server sent it (it is also
+/// the `merged` event's `report`).
+fn attached(shared: &Shared, body: &JsValue, user_token: String) -> Result<JsValue, JsValue> {
+    let read = || -> Read<(String, CartView, JsValue)> {
+        Ok((
+            string(body, "token")?,
+            cart_view(&object(body, "cart")?)?,
+            object(body, "merge_report")?,
+        ))
+    };
+    let (token, cart, report) = read().map_err(bad_response)?;
+    {
+        let mut inner = shared.borrow_mut();
+        inner.storage.set(USER_TOKEN_KEY, &user_token)?;
+        inner.transport.user_token = Some(user_token);
+    }
+    step(shared, |inner, now| inner.engine.adopt_cart(token, cart, now));
+    {
+        let mut inner = shared.borrow_mut();
+        queue(shared, &mut inner, merged_event(&report));
+    }
+    Ok(report)
+}
+
+/// The checkout answer: `{order}` (201), or `{problems, cart}` after a
+/// `409 checkout_revalidation_failed` (the order and problems pass through
+/// as the server sent them; the cart is adopted and returned as the view).
+fn checked_out(shared: &Shared, token: String, answer: crate::transport::Answer) -> Result<JsValue, JsValue> {
+    match answer.status {
+        200 | 201 => {
+            let order = object(&answer.body, "order").map_err(bad_response)?;
+            shared.borrow().storage.remove(CHECKOUT_KEY);
+            start_fresh_cart(shared);
+            Ok(Obj::new().set("order", order).done())
+        }
+        409 if is_code(&answer.body, "checkout_revalidation_failed") => {
+            let body = &answer.body;
+            let read = || -> Read<(JsValue, CartView)> {
+                let problems = field(body, "problems")
+                    .filter(js_sys::Array::is_array)
+                    .ok_or(Bad("problems"))?;
+                Ok((problems, cart_view(&object(body, "cart")?)?))
+            };
+            let (problems, cart) = read().map_err(bad_response)?;
+            shared.borrow().storage.remove(CHECKOUT_KEY);
+            step(shared, |inner, now| inner.engine.adopt_cart(token, cart, now));
+            let view = view_js(&shared.borrow());
+            Ok(Obj::new().set("problems", problems).set("cart", view).done())
+        }
+        _ => Err(from_body(&body_error(answer))),
+    }
 }
 
 /// Drops the token and server cart (checkout closed it, or logout) and

@@ -11,8 +11,11 @@ pub use cartsync_core as core;
 mod client;
 #[cfg(target_arch = "wasm32")]
 mod clock;
+/// Public only for the round-trip tests in tests/web.rs; not part of the
+/// SDK's API.
 #[cfg(target_arch = "wasm32")]
-mod convert;
+#[doc(hidden)]
+pub mod convert;
 #[cfg(target_arch = "wasm32")]
 pub mod error;
 #[cfg(target_arch = "wasm32")]

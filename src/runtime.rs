@@ -2,7 +2,7 @@
 //! the retry timer and event dispatch. The engine decides; this only does.
 
 use crate::clock::{now_ms, CryptoRandom};
-use crate::convert::{event_to_js, view_to_js};
+use crate::convert::api::{event_js, view_js as view_to_js};
 use crate::error::from_body;
 use crate::storage::CartStorage;
 use crate::tabs::{Listener, LockHandle};
@@ -51,11 +51,7 @@ pub fn run(shared: &Shared, actions: Vec<Action>) {
                 Action::Send(request) => sends.push(request.clone()),
                 Action::ScheduleTimer { at } => schedule_timer(shared, &mut inner, *at),
                 Action::ViewChanged(_) => queue(shared, &mut inner, change_event()),
-                Action::Emit(event) => {
-                    if let Ok(js) = event_to_js(event) {
-                        queue(shared, &mut inner, js);
-                    }
-                }
+                Action::Emit(event) => queue(shared, &mut inner, event_js(event)),
                 storage_action => {
                     if let Err(e) = inner.storage.apply(storage_action) {
                         queue(shared, &mut inner, storage_error_event(&e));
@@ -196,6 +192,6 @@ fn storage_error_event(error: &JsValue) -> JsValue {
 }
 
 /// The current view as a JS value (`view()` and command results).
-pub fn view_js(inner: &Inner) -> Result<JsValue, JsValue> {
+pub fn view_js(inner: &Inner) -> JsValue {
     view_to_js(&inner.engine.view())
 }

@@ -3,12 +3,15 @@
 //! and the last server cart. Every key is prefixed by the client's
 //! namespace so several carts (or shops) can share an origin.
 
-use crate::convert::{from_json, to_json};
+use crate::convert::js::parse_id;
+use crate::convert::stored::{
+    from_json, server_cart, server_cart_js, stored_mutation, stored_mutation_js, stringify, token_record,
+    token_record_js,
+};
 use crate::error::{cart_error, codes};
 use cartsync_core::engine::{
-    mutation_key, Action, Persisted, StorageChange, StoredMutation, MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
+    mutation_key, Action, Persisted, StorageChange, MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
 };
-use cartsync_core::MutationId;
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
@@ -57,8 +60,11 @@ impl CartStorage {
     /// skipped (and left for inspection) rather than failing the page.
     pub fn load(&self) -> Persisted {
         let mut persisted = Persisted {
-            token: self.get(TOKEN_KEY).and_then(|t| from_json(&t)).unwrap_or_default(),
-            server_cart: self.get(SERVER_CART_KEY).and_then(|t| from_json(&t)),
+            token: self
+                .get(TOKEN_KEY)
+                .and_then(|t| from_json(&t, token_record))
+                .unwrap_or_default(),
+            server_cart: self.get(SERVER_CART_KEY).and_then(|t| from_json(&t, server_cart)),
             pending: Vec::new(),
         };
         let len = self.raw.length().unwrap_or(0);
@@ -75,7 +81,7 @@ impl CartStorage {
                 .get_item(&key)
                 .ok()
                 .flatten()
-                .and_then(|t| from_json::<StoredMutation>(&t))
+                .and_then(|t| from_json(&t, stored_mutation))
             {
                 persisted.pending.push(record);
             }
@@ -86,13 +92,16 @@ impl CartStorage {
     /// Carries out a storage action; other actions are not ours.
     pub fn apply(&self, action: &Action) -> Result<(), JsValue> {
         match action {
-            Action::PersistMutation(record) => self.set(&mutation_key(&record.mutation.id), &to_json(record)?),
+            Action::PersistMutation(record) => self.set(
+                &mutation_key(&record.mutation.id),
+                &stringify(&stored_mutation_js(record))?,
+            ),
             Action::RemoveMutation(id) => {
                 self.remove(&mutation_key(id));
                 Ok(())
             }
-            Action::PersistToken(record) => self.set(TOKEN_KEY, &to_json(record)?),
-            Action::PersistServerCart(cart) => self.set(SERVER_CART_KEY, &to_json(cart)?),
+            Action::PersistToken(record) => self.set(TOKEN_KEY, &stringify(&token_record_js(record))?),
+            Action::PersistServerCart(cart) => self.set(SERVER_CART_KEY, &stringify(&server_cart_js(cart))?),
             _ => Ok(()),
         }
     }
@@ -102,17 +111,19 @@ impl CartStorage {
     pub fn change_for(&self, key: &str, new_value: Option<String>) -> Option<StorageChange> {
         let key = key.strip_prefix(&self.prefix)?;
         if key == TOKEN_KEY {
-            return new_value.and_then(|t| from_json(&t)).map(StorageChange::TokenChanged);
+            return new_value
+                .and_then(|t| from_json(&t, token_record))
+                .map(StorageChange::TokenChanged);
         }
         if key == SERVER_CART_KEY {
             return new_value
-                .and_then(|t| from_json(&t))
+                .and_then(|t| from_json(&t, server_cart))
                 .map(StorageChange::ServerCartChanged);
         }
         let id = key.strip_prefix(MUTATION_KEY_PREFIX)?;
         match new_value {
-            Some(text) => from_json::<StoredMutation>(&text).map(StorageChange::MutationAdded),
-            None => uuid_of(id).map(StorageChange::MutationRemoved),
+            Some(text) => from_json(&text, stored_mutation).map(StorageChange::MutationAdded),
+            None => parse_id(id).map(StorageChange::MutationRemoved),
         }
     }
 
@@ -120,8 +131,4 @@ impl CartStorage {
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
-}
-
-fn uuid_of(text: &str) -> Option<MutationId> {
-    from_json::<MutationId>(&format!("\"{text}\""))
 }

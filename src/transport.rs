@@ -3,11 +3,11 @@
 //! the engine understands: a parsed response, a transient failure (retry)
 //! or a permanent one (a 4xx body).
 
-use crate::convert::{error_body, to_json, wire};
+use crate::convert::stored::stringify;
+use crate::convert::wire::{conflict, created, error_or_status, mutations_request_js, mutations_response};
 use cartsync_core::engine::{Failure, Request, Response};
 use cartsync_core::ErrorBody;
 use js_sys::{Function, Object, Promise, Reflect};
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -39,28 +39,20 @@ impl Transport {
     pub async fn send(&self, request: &Request) -> Result<Response, Failure> {
         match request {
             Request::CreateCart { .. } => {
-                let answer = self.post("/carts", &EmptyBody {}, &[]).await?;
-                match answer.status {
-                    201 | 200 => wire(answer.body).map(Response::Created).map_err(bad_body),
-                    _ => Err(failure(answer)),
-                }
+                let answer = self.post("/carts", EMPTY_BODY.into(), &[]).await?;
+                sort_created(answer)
             }
             Request::Mutations { token, body, .. } => {
-                let answer = self.post(&format!("/carts/{token}/mutations"), body, &[]).await?;
-                match answer.status {
-                    200 => wire(answer.body).map(Response::Mutations).map_err(bad_body),
-                    409 if code_of(&answer.body).as_deref() == Some("version_conflict") => {
-                        wire(answer.body).map(Response::Conflict).map_err(bad_body)
-                    }
-                    _ => Err(failure(answer)),
-                }
+                let path = ["/carts/", token, "/mutations"].concat();
+                let answer = self.post(&path, mutations_request_js(&body.mutations), &[]).await?;
+                sort_mutations(answer)
             }
         }
     }
 
     /// POSTs a JSON body; `Err` only when there is no answer at all.
-    pub async fn post<T: Serialize>(&self, path: &str, body: &T, headers: &[(&str, &str)]) -> Result<Answer, Failure> {
-        let body = to_json(body).map_err(|_| transient())?;
+    pub async fn post(&self, path: &str, body: JsValue, headers: &[(&str, &str)]) -> Result<Answer, Failure> {
+        let body = stringify(&body).map_err(|_| transient())?;
         self.call("POST", path, Some(body), headers).await
     }
 
@@ -146,17 +138,35 @@ pub fn failure(answer: Answer) -> Failure {
             retry_after_ms: answer.retry_after_ms,
         };
     }
-    Failure::Permanent(error_body(answer.body, answer.status))
+    Failure::Permanent(error_or_status(&answer.body, answer.status))
 }
 
 fn transient() -> Failure {
     Failure::Transient { retry_after_ms: None }
 }
 
-/// A 2xx whose body is not protocol v1: a server bug or a proxy's page.
-/// Retried, like a 5xx, rather than dropping the shopper's mutations.
-fn bad_body(_: String) -> Failure {
-    transient()
+/// The answer to `POST /carts`. A 2xx whose body is not protocol v1 (a
+/// server bug or a proxy's page) is retried, like a 5xx, rather than
+/// dropping the shopper's mutations.
+fn sort_created(answer: Answer) -> Result<Response, Failure> {
+    match answer.status {
+        201 | 200 => created(&answer.body).map(Response::Created).map_err(|_| transient()),
+        _ => Err(failure(answer)),
+    }
+}
+
+/// The answer to a mutations batch: 200, `409 version_conflict`, or a
+/// failure.
+fn sort_mutations(answer: Answer) -> Result<Response, Failure> {
+    match answer.status {
+        200 => mutations_response(&answer.body)
+            .map(Response::Mutations)
+            .map_err(|_| transient()),
+        409 if code_of(&answer.body).as_deref() == Some("version_conflict") => {
+            conflict(&answer.body).map(Response::Conflict).map_err(|_| transient())
+        }
+        _ => Err(failure(answer)),
+    }
 }
 
 fn code_of(body: &JsValue) -> Option<String> {
@@ -164,8 +174,7 @@ fn code_of(body: &JsValue) -> Option<String> {
 }
 
 pub fn body_error(answer: Answer) -> ErrorBody {
-    let status = answer.status;
-    error_body(answer.body, status)
+    error_or_status(&answer.body, answer.status)
 }
 
 fn set(target: &Object, key: &str, value: &JsValue) {
@@ -195,5 +204,14 @@ fn arm_timeout(controller: &web_sys::AbortController, ms: u64) -> Option<i32> {
         .ok()
 }
 
-#[derive(Serialize)]
-pub struct EmptyBody {}
+/// The body of a POST that carries nothing.
+pub const EMPTY_BODY: EmptyBody = EmptyBody;
+
+/// `{}` as a request body.
+pub struct EmptyBody;
+
+impl From<EmptyBody> for JsValue {
+    fn from(_: EmptyBody) -> JsValue {
+        Object::new().into()
+    }
+}

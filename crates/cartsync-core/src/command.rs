@@ -106,16 +106,24 @@ impl Command {
 /// tagged enum directly makes serde buffer every field into its generic
 /// `Content` tree, which costs the browser build ~40 KB of wasm; reading
 /// one flat struct and converting costs a fraction of that. The wire format
-/// is the same.
-#[derive(Deserialize)]
-struct WireCommand {
+/// is the same. Public so that a binding reading JS objects field by field
+/// (without serde) fills it and converts with the same rules.
+///
+/// ```
+/// use cartsync_core::command::WireCommand;
+/// use cartsync_core::Command;
+/// let w = WireCommand { kind: "clear".into(), ..WireCommand::default() };
+/// assert_eq!(Command::try_from(w), Ok(Command::Clear {}));
+/// ```
+#[derive(Debug, Default, Deserialize)]
+pub struct WireCommand {
     #[serde(rename = "type")]
-    kind: String,
-    sku: Option<Sku>,
-    quantity: Option<i64>,
-    options: Option<Options>,
-    code: Option<String>,
-    option: Option<String>,
+    pub kind: String,
+    pub sku: Option<Sku>,
+    pub quantity: Option<i64>,
+    pub options: Option<Options>,
+    pub code: Option<String>,
+    pub option: Option<String>,
 }
 
 impl TryFrom<WireCommand> for Command {
