@@ -98,7 +98,11 @@ pub fn items<T>(v: &JsValue, what: &'static str, read: impl Fn(&JsValue) -> Read
         return Err(Bad(what));
     }
     let array = Array::from(v);
-    (0..array.length()).map(|i| read(&array.get(i))).collect()
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for i in 0..array.length() {
+        out.push(read(&array.get(i))?);
+    }
+    Ok(out)
 }
 
 /// A line's options (`{name: value}` of strings); missing is empty.
@@ -111,24 +115,27 @@ pub fn options(obj: &JsValue, key: &'static str) -> Read<Options> {
 
 /// A plain object whose values are all strings.
 pub fn string_map(v: &JsValue, what: &'static str) -> Read<Options> {
-    entries(v, what)?
-        .into_iter()
-        .map(|(k, v)| v.as_string().map(|v| (k, v)).ok_or(Bad(what)))
-        .collect()
+    let mut out = Options::new();
+    entries(v, what, &mut |k, v| {
+        out.insert(k, v.as_string().ok_or(Bad(what))?);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
-/// The own enumerable `[key, value]` pairs of a plain object.
-pub fn entries(v: &JsValue, what: &'static str) -> Read<Vec<(String, JsValue)>> {
+/// Calls `each` with the own enumerable `(key, value)` pairs of a plain
+/// object. (Inserting one by one, rather than collecting, keeps the sort
+/// that `BTreeMap::from_iter` does out of the wasm.)
+pub fn entries(v: &JsValue, what: &'static str, each: &mut dyn FnMut(String, JsValue) -> Read<()>) -> Read<()> {
     if !v.is_object() || Array::is_array(v) {
         return Err(Bad(what));
     }
     let keys = Object::keys(v.unchecked_ref::<Object>());
-    let mut out = Vec::with_capacity(keys.length() as usize);
     for key in keys.iter() {
         let value = Reflect::get(v, &key).map_err(|_| Bad(what))?;
-        out.push((key.as_string().ok_or(Bad(what))?, value));
+        each(key.as_string().ok_or(Bad(what))?, value)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A mutation id (a UUID string).

@@ -68,10 +68,12 @@ fn record_js(r: &IdempotencyRecord) -> JsValue {
 
 /// `{mutationId: {command, result}}`.
 pub fn records(v: &JsValue) -> Read<BTreeMap<MutationId, IdempotencyRecord>> {
-    entries(v, "records")?
-        .into_iter()
-        .map(|(k, r)| Ok((parse_id(&k).ok_or(Bad("records"))?, record(&r)?)))
-        .collect()
+    let mut out = BTreeMap::new();
+    entries(v, "records", &mut |k, r| {
+        out.insert(parse_id(&k).ok_or(Bad("records"))?, record(&r)?);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 fn event_js(e: &AppliedEvent) -> JsValue {
