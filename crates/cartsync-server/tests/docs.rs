@@ -33,6 +33,7 @@ const SERVER_CODES: &[&str] = &[
     "checkout_revalidation_failed",
     "busy",
     "internal",
+    "method_not_allowed",
 ];
 
 const MUTATION_CODES: &[&str] = &[

@@ -232,3 +232,20 @@ async fn admin_endpoints_change_price_stock_coupons_and_flush_the_cache() {
     assert!(r.body["flushed"].as_u64().unwrap() >= 1);
     assert!(s.app.cache.is_empty());
 }
+
+#[tokio::test]
+async fn a_mutation_merged_at_login_is_a_duplicate_on_the_account_cart() {
+    // The add reached the anonymous cart but its answer was lost; the user
+    // logs in; the SDK resends the pending add to the account cart.
+    let s = Server::new(true);
+    let anon = s.new_cart().await;
+    let lost = add("tee-black", 1);
+    s.mutate(&anon, vec![lost.clone()]).await;
+    let ada = s.login("ada").await;
+    let r = attach(&s, &anon, Some(&ada)).await;
+    let account = r.body["token"].as_str().unwrap().to_string();
+    let resent = s.mutate_as(&account, &ada, vec![lost]).await;
+    assert_eq!(resent.status, StatusCode::OK);
+    assert_eq!(resent.body["results"][0]["status"], "duplicate");
+    assert_eq!(quantity_of(&resent.body["cart"], "tee-black"), 1);
+}

@@ -147,6 +147,9 @@ async fn healthz_metrics_and_unknown_routes() {
     ] {
         assert!(text.contains(needle), "{needle} missing in\n{text}");
     }
+    let r = s.get("/api/v1/carts").await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.code(), "method_not_allowed");
     let r = s.get("/api/v1/nothing-here").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "not_found");

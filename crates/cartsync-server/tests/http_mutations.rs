@@ -299,4 +299,3 @@ async fn too_many_mutations_is_400() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["cart"]["version"], 100);
 }
-

@@ -22,7 +22,7 @@ use error::ApiError;
 use std::path::Path;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// Builds the router. `static_dir` is served at `/` when given; the CORS
 /// layer is added only for explicitly allowed origins.
@@ -42,7 +42,15 @@ pub fn router(app: AppState, static_dir: Option<&Path>, cors_origins: &[String])
             .route("/admin/coupons/{code}", put(admin::put_coupon))
             .route("/admin/cache/flush", post(admin::flush_cache));
     }
-    let api = api.fallback(|| async { ApiError::not_found() });
+    let api = api
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        });
     let mut router = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
@@ -54,9 +62,13 @@ pub fn router(app: AppState, static_dir: Option<&Path>, cors_origins: &[String])
     let mut router = router
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::info_span!("http", method = %req.method(), path = %redacted_path(req.uri().path()))
-        }));
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("http", method = %req.method(), path = %redacted_path(req.uri().path()))
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        );
     let origins: Vec<HeaderValue> = cors_origins
         .iter()
         .filter_map(|o| match HeaderValue::from_str(o.trim()) {

@@ -194,7 +194,10 @@ pub trait CartStore: Send + Sync {
 
     /// Commits an attach in one transaction: the anonymous cart becomes
     /// `Merged`, the account cart gets the merged snapshot (a new replay
-    /// base), a `merge` event and a new token. Returns the account cart id.
+    /// base), a `merge` event, a new token and copies of the anonymous
+    /// cart's idempotency records (so a mutation already merged in is a
+    /// duplicate when resent to the account cart). Returns the account cart
+    /// id.
     fn commit_merge(&self, merge: &MergeCommit) -> Result<CartId, StoreError>;
 
     /// The order this cart got for this checkout key, if any.

@@ -198,6 +198,14 @@ pub(super) fn merge_in(tx: &Connection, m: &MergeCommit) -> Result<CartId> {
             found,
         });
     }
+    // The anonymous cart's mutations live on in the account cart: a client
+    // resending one whose answer it lost must get `duplicate` there, not a
+    // second application.
+    tx.execute(
+        "INSERT OR IGNORE INTO idempotency (cart_id, mutation_id, record, created_at)
+         SELECT ?1, mutation_id, record, created_at FROM idempotency WHERE cart_id = ?2",
+        params![target, m.anonymous],
+    )?;
     let event = EventRow {
         version: m.merged.version,
         kind: "merge".into(),
