@@ -59,3 +59,41 @@ pub struct Config {
     #[arg(long, env = "CARTSYNC_USER_TOKEN_TTL_SECS", default_value_t = 86_400)]
     pub user_token_ttl_secs: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_flags_and_env_twins() {
+        let c = Config::try_parse_from(["cartsync-server"]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database, "sqlite://cartsync.db");
+        assert!(!c.dev && c.cors_origin.is_empty() && c.secret.is_none());
+        assert_eq!(
+            (c.anonymous_cart_retention_days, c.idempotency_retention_days),
+            (30, 30)
+        );
+        let c = Config::try_parse_from([
+            "cartsync-server",
+            "--listen",
+            "127.0.0.1:9",
+            "--dev",
+            "--cors-origin",
+            "https://a.example,https://b.example",
+            "--idempotency-retention-days",
+            "45",
+        ])
+        .unwrap();
+        assert_eq!(c.listen.port(), 9);
+        assert!(c.dev);
+        assert_eq!(c.cors_origin.len(), 2);
+        assert_eq!(c.idempotency_retention_days, 45);
+        // The only test in this binary touching this variable.
+        std::env::set_var("CARTSYNC_CACHE_TTL_SECS", "7");
+        let c = Config::try_parse_from(["cartsync-server"]).unwrap();
+        std::env::remove_var("CARTSYNC_CACHE_TTL_SECS");
+        assert_eq!(c.cache_ttl_secs, 7);
+        assert!(Config::try_parse_from(["cartsync-server", "--listen", "nowhere"]).is_err());
+    }
+}

@@ -225,6 +225,14 @@ async fn admin_endpoints_change_price_stock_coupons_and_flush_the_cache() {
         .admin_put("/api/v1/admin/coupons/X", json!({"percent_off": 500}))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = s
+        .admin_put(
+            "/api/v1/admin/coupons/X",
+            json!({"amount_off": {"amount": 5, "currency": "USD"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body["message"].as_str().unwrap().contains("amount_off"));
     let t = s.new_cart().await;
     s.get(&format!("/api/v1/carts/{t}")).await;
     let r = s.post("/api/v1/admin/cache/flush", json!({})).await;

@@ -117,6 +117,14 @@ pub async fn put_coupon(
     if body.percent_off.is_some_and(|p| p > 100) {
         return Err(ApiError::bad_request("percent_off: must be 0 to 100"));
     }
+    let currency = app.pricing.currency();
+    for (field, money) in [("amount_off", &body.amount_off), ("min_subtotal", &body.min_subtotal)] {
+        if money.as_ref().is_some_and(|m| m.currency != currency || m.amount < 0) {
+            return Err(ApiError::bad_request(format!(
+                "{field}: must be a non-negative amount in {currency}"
+            )));
+        }
+    }
     Ok(Json(catalog.put_coupon(CouponRule {
         code,
         percent_off: body.percent_off,
