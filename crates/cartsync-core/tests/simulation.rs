@@ -15,6 +15,7 @@
 
 mod sim;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 const DEFAULT_SEEDS: u64 = 5_000;
@@ -45,12 +46,18 @@ fn fail(seed: u64, error: &str) -> ! {
 
 /// Runs seeds `t, t + threads, ...` below `seeds`; stops at the first
 /// failure.
-fn run_share(t: u64, threads: u64, seeds: u64) -> Result<sim::Stats, (u64, String)> {
+fn run_share(t: u64, threads: u64, seeds: u64, stop: &AtomicBool) -> Result<sim::Stats, (u64, String)> {
     let mut total = sim::Stats::default();
     let mut n = t;
-    while n < seeds {
+    while n < seeds && !stop.load(Ordering::Relaxed) {
         let seed = n.wrapping_mul(SEED_STRIDE);
-        total.add(&sim::run(seed).map_err(|e| (seed, e))?);
+        match sim::run(seed) {
+            Ok(s) => total.add(&s),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err((seed, e));
+            }
+        }
         n += threads;
     }
     Ok(total)
@@ -75,9 +82,13 @@ fn simulation() {
     // Seeds are independent, so they run on every core; each run is still
     // deterministic, and a failure names its seed.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) as u64;
+    let stop = AtomicBool::new(false);
     let outcomes: Vec<Result<sim::Stats, (u64, String)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|t| scope.spawn(move || run_share(t, threads, seeds)))
+            .map(|t| {
+                let stop = &stop;
+                scope.spawn(move || run_share(t, threads, seeds, stop))
+            })
             .collect();
         workers
             .into_iter()

@@ -11,6 +11,11 @@ impl Engine {
     /// right, report a changed view.
     pub(super) fn finish(&mut self, now: u64, actions: &mut Vec<Action>) {
         self.pump(now, actions);
+        // A failure of something no longer needed (a create-cart whose
+        // mutations a late answer settled) is not an error state.
+        if !self.has_work() && self.in_flight.is_none() && !self.waiting_for_token {
+            self.last_error = None;
+        }
         let wake = self.wakeup(now);
         if let Some(at) = wake.filter(|_| wake != self.scheduled) {
             actions.push(Action::ScheduleTimer { at });
