@@ -5,11 +5,12 @@
 use crate::clock::now_ms;
 use crate::convert::api::arg;
 use crate::convert::js::Obj;
-use crate::convert::rules::{batch_decision_js, cart, cart_js, merge_report_js, mutations, reconciliation_js, records};
+use crate::convert::rules::{
+    batch_decision_js, cart, cart_js, merge_report_js, mutations, reconciliation_js, records, Records,
+};
 use crate::convert::wire::command_checked;
 use crate::error::{bad_argument, from_core};
 use cartsync_core::{apply, decide_batch, merge, rebase, validate, BatchDecision, Command, Limits};
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 /// A command argument, with the core's message when it is not one.
@@ -44,7 +45,7 @@ pub fn apply_batch(cart_arg: JsValue, mutation_list: JsValue, record_map: JsValu
     let cart = arg(&cart_arg, "cart", cart)?;
     let mutations = arg(&mutation_list, "mutations", mutations)?;
     let records = if record_map.is_undefined() || record_map.is_null() {
-        BTreeMap::new()
+        Records::default()
     } else {
         arg(&record_map, "records", records)?
     };

@@ -618,6 +618,21 @@ mod conversions {
         );
         let records: BTreeMap<_, _> = decision.records.iter().cloned().collect();
         let parsed = js_sys::JSON::parse(&serde_json::to_string(&records).unwrap()).unwrap();
-        assert_eq!(rules::records(&parsed), Ok(records));
+        let read = rules::records(&parsed).unwrap();
+        assert_eq!(read.0.into_iter().collect::<BTreeMap<_, _>>(), records);
+        // The same batch again, with those records: every mutation is a
+        // duplicate (or, reused with another command, refused).
+        let again = cartsync::rules::apply_batch(
+            js_sys::JSON::parse(&serde_json::to_string(&anonymous).unwrap()).unwrap(),
+            js_sys::JSON::parse(&serde_json::to_string(&batch).unwrap()).unwrap(),
+            parsed,
+        )
+        .unwrap();
+        let again: BatchDecision = from_hand(again);
+        assert_eq!(again.results.len(), decision.results.len());
+        assert!(
+            again.results.iter().all(|r| r.status == MutationStatus::Duplicate),
+            "{again:?}"
+        );
     }
 }

@@ -19,6 +19,7 @@ const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// `obj[key]`, or `None` when it is `undefined` or `null` (or `obj` is not
 /// an object).
+#[inline(never)]
 pub fn field(obj: &JsValue, key: &str) -> Option<JsValue> {
     if !obj.is_object() {
         return None;
@@ -159,7 +160,14 @@ impl Obj {
 
     /// Sets `key` (setting a property of a fresh plain object cannot fail).
     pub fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
-        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+        self.put(key, value.into())
+    }
+
+    /// One out-of-line body for every `set`: a call per field instead of
+    /// the key, the set and the drops inlined at every site.
+    #[inline(never)]
+    fn put(self, key: &str, value: JsValue) -> Self {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value);
         self
     }
 

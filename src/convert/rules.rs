@@ -7,10 +7,9 @@ use super::js::{
 };
 use super::wire::{command, command_js, coupon, coupon_js, error_body_js, mutation_result, mutation_result_js};
 use cartsync_core::{
-    AppliedEvent, BatchDecision, Cart, IdempotencyRecord, Line, LineRef, MergeReport, MutationId, Reconciliation,
-    SummedLine,
+    AppliedEvent, BatchDecision, Cart, IdempotencyLog, IdempotencyRecord, Line, LineRef, MergeReport, MutationId,
+    Reconciliation, SummedLine,
 };
-use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
 
 fn line(v: &JsValue) -> Read<Line> {
@@ -66,14 +65,26 @@ fn record_js(r: &IdempotencyRecord) -> JsValue {
         .done()
 }
 
+/// The idempotency records a caller passes to `applyBatch`. A JS object
+/// has each key once, so a list with a linear lookup serves as the log
+/// (a `BTreeMap` would add its insertion code, ~3 KB, for this one use).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Records(pub Vec<(MutationId, IdempotencyRecord)>);
+
+impl IdempotencyLog for Records {
+    fn lookup(&self, id: &MutationId) -> Option<IdempotencyRecord> {
+        self.0.iter().find(|(k, _)| k == id).map(|(_, r)| r.clone())
+    }
+}
+
 /// `{mutationId: {command, result}}`.
-pub fn records(v: &JsValue) -> Read<BTreeMap<MutationId, IdempotencyRecord>> {
-    let mut out = BTreeMap::new();
+pub fn records(v: &JsValue) -> Read<Records> {
+    let mut out = Vec::new();
     entries(v, "records", &mut |k, r| {
-        out.insert(parse_id(&k).ok_or(Bad("records"))?, record(&r)?);
+        out.push((parse_id(&k).ok_or(Bad("records"))?, record(&r)?));
         Ok(())
     })?;
-    Ok(out)
+    Ok(Records(out))
 }
 
 fn event_js(e: &AppliedEvent) -> JsValue {
