@@ -1,4 +1,4 @@
-//! kill -9 the real binary while clients send mutations; restart it on the
+//! kill -9 the real binary (three times) while clients send mutations; restart it on the
 //! same database: every acknowledged mutation is in the event log exactly
 //! once, and nothing is half-applied (snapshot = replay of the log, every
 //! logged mutation has its idempotency record).
@@ -16,40 +16,23 @@ fn mutation(id: &str, sku: &str) -> Value {
     json!({"id": id, "base_version": null, "command": {"type": "add_item", "sku": sku, "quantity": 1}})
 }
 
-#[test]
-fn kill_dash_nine_mid_stream_loses_no_acknowledged_mutation() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("crash.db");
-    let (server, addr) = start(&db);
-    let (_, created) = http(addr, "POST", "/api/v1/carts", None).unwrap();
-    let token = created["token"].as_str().unwrap().to_string();
-    let (_, catalog) = http(addr, "GET", "/api/v1/catalog", None).unwrap();
-    let skus: Vec<String> = catalog["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["sku"].as_str().unwrap().to_string())
-        .collect();
+type Sent = Arc<Mutex<BTreeMap<String, String>>>;
+type Acked = Arc<Mutex<BTreeSet<String>>>;
 
-    // Client threads send one mutation per request (the id is assigned
-    // before sending, as the SDK's outbox does) until the server dies.
-    let sent: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
-    let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+/// One round: start the server, let four clients send single-mutation
+/// batches (each id assigned before sending, as the SDK's outbox does), and
+/// SIGKILL the server once `more` further mutations were acknowledged.
+fn round(db: &std::path::Path, token: &str, skus: &[String], more: usize, sent: &Sent, acked: &Acked) {
+    let (server, addr) = start(db);
     let acked_count = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
         .map(|c| {
-            let (sent, acked, acked_count, stop, token) = (
-                sent.clone(),
-                acked.clone(),
-                acked_count.clone(),
-                stop.clone(),
-                token.clone(),
-            );
-            let skus = skus.clone();
+            let (sent, acked, acked_count, stop) = (sent.clone(), acked.clone(), acked_count.clone(), stop.clone());
+            let (token, skus) = (token.to_string(), skus.to_vec());
             std::thread::spawn(move || {
-                for k in 0.. {
-                    if stop.load(Ordering::Relaxed) || k >= 400 {
+                for k in 0..400 {
+                    if stop.load(Ordering::Relaxed) {
                         break;
                     }
                     let id = uuid::Uuid::new_v4().to_string();
@@ -69,17 +52,44 @@ fn kill_dash_nine_mid_stream_loses_no_acknowledged_mutation() {
         })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while acked_count.load(Ordering::Relaxed) < 150 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
+    while acked_count.load(Ordering::Relaxed) < more && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
     }
     drop(server); // SIGKILL, mid-stream
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().unwrap();
     }
+    assert!(
+        acked_count.load(Ordering::Relaxed) >= more,
+        "too few acknowledged before the kill"
+    );
+}
+
+#[test]
+fn kill_dash_nine_mid_stream_loses_no_acknowledged_mutation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let (server, addr) = start(&db);
+    let (_, created) = http(addr, "POST", "/api/v1/carts", None).unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let (_, catalog) = http(addr, "GET", "/api/v1/catalog", None).unwrap();
+    let skus: Vec<String> = catalog["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap().to_string())
+        .collect();
+    drop(server);
+
+    // Three kill -9 rounds on the same database, each mid-stream.
+    let sent: Sent = Arc::default();
+    let acked: Acked = Arc::default();
+    for _ in 0..3 {
+        round(&db, &token, &skus, 80, &sent, &acked);
+    }
     let sent = sent.lock().unwrap().clone();
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 150, "only {} acknowledged before the kill", acked.len());
 
     let (_server, addr) = start(&db);
     let (status, events) = http(addr, "GET", &format!("/api/v1/carts/{token}/events"), None).unwrap();
@@ -144,7 +154,7 @@ fn kill_dash_nine_mid_stream_loses_no_acknowledged_mutation() {
     assert_eq!(cart["version"], sent.len() as u64);
     assert_eq!(seen.len() + applied_now, sent.len());
     eprintln!(
-        "crash test: {} sent, {} acknowledged, {} logged before the kill, {} applied on resend",
+        "crash test: {} sent, {} acknowledged, {} logged across three kills, {} applied on resend",
         sent.len(),
         acked.len(),
         seen.len(),
