@@ -92,6 +92,22 @@ fn kill_dash_nine_mid_stream_loses_no_acknowledged_mutation() {
     let acked = acked.lock().unwrap().clone();
 
     let (_server, addr) = start(&db);
+    // The recovery pass at start replays every cart's log: no snapshot may
+    // have diverged.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, metrics) = http(addr, "GET", "/metrics", None).unwrap();
+        let text = metrics.as_str().unwrap_or_default().to_string();
+        if text.contains("cartsync_recovery_total{action=\"verified\"} 1") {
+            assert!(
+                text.contains("cartsync_recovery_total{action=\"repaired\"} 0"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no recovery pass: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let (status, events) = http(addr, "GET", &format!("/api/v1/carts/{token}/events"), None).unwrap();
     assert_eq!(status, 200);
     let events = events["events"].as_array().unwrap().clone();

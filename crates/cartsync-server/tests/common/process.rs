@@ -29,7 +29,12 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) ->
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let json = serde_json::from_str(rest).map_err(|_| std::io::Error::other("truncated body"))?;
+    // JSON bodies must parse (a kill can truncate one); others are text.
+    let json = if head.to_ascii_lowercase().contains("content-type: application/json") {
+        serde_json::from_str(rest).map_err(|_| std::io::Error::other("truncated body"))?
+    } else {
+        Value::String(rest.to_string())
+    };
     Ok((status, json))
 }
 
