@@ -1,6 +1,6 @@
 //! [`CartStore`] on embedded SQLite: WAL, `synchronous=FULL`, migrations
 //! owned here (`migrations/sqlite/`). One writer thread owns the write
-//! connection and group-commits whatever is queued (see [`writer`]); a
+//! connection and group-commits whatever is queued (see `writer.rs`); a
 //! small pool of read connections runs concurrently with it.
 
 mod rows;
@@ -98,7 +98,7 @@ impl SqliteStore {
         out
     }
 
-    /// Runs `f` in the writer's next group commit (see [`writer`]).
+    /// Runs `f` in the writer's next group commit (see `writer.rs`).
     fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         self.writer.write(f)
     }
