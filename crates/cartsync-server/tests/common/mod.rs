@@ -80,6 +80,16 @@ impl Server {
         }
     }
 
+    /// A server around a hand-built `App` (e.g. with a test store).
+    pub fn from_app(app: AppState, db: &Path) -> Server {
+        Server {
+            router: cartsync_server::http::router(app.clone(), None, &[]),
+            app,
+            db: db.to_path_buf(),
+            _dir: None,
+        }
+    }
+
     pub async fn raw(&self, req: Request<Body>) -> Resp {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();

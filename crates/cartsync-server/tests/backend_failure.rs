@@ -1,0 +1,108 @@
+//! A failing backend answers `500 internal` with a generic message: the
+//! detail goes to the log, never to the client.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cartsync_core::protocol::v1::Order;
+use cartsync_core::{BatchDecision, Cart, IdempotencyRecord, MutationId};
+use cartsync_server::store::*;
+use cartsync_server::App;
+use common::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Every call fails with a message that must not leak.
+struct Broken;
+
+fn boom<T>() -> Result<T, StoreError> {
+    Err(StoreError::backend(std::io::Error::other(
+        "disk on fire at /srv/secret/cartsync.db",
+    )))
+}
+
+impl CartStore for Broken {
+    fn ping(&self) -> Result<(), StoreError> {
+        boom()
+    }
+    fn create_cart(&self, _: &TokenHash, _: u64) -> Result<CartRecord, StoreError> {
+        boom()
+    }
+    fn load_by_token(&self, _: &TokenHash) -> Result<CartRecord, StoreError> {
+        boom()
+    }
+    fn load(&self, _: CartId) -> Result<CartRecord, StoreError> {
+        boom()
+    }
+    fn head(&self, _: &TokenHash) -> Result<CartHead, StoreError> {
+        boom()
+    }
+    fn find_account_cart(&self, _: &str) -> Result<Option<CartRecord>, StoreError> {
+        boom()
+    }
+    fn idempotency_records(
+        &self,
+        _: CartId,
+        _: &[MutationId],
+    ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError> {
+        boom()
+    }
+    fn commit_batch(&self, _: CartId, _: u64, _: &BatchDecision, _: &[Quote], _: u64) -> Result<(), StoreError> {
+        boom()
+    }
+    fn events(&self, _: CartId, _: u64, _: usize) -> Result<Vec<EventRow>, StoreError> {
+        boom()
+    }
+    fn commit_merge(&self, _: &MergeCommit) -> Result<CartId, StoreError> {
+        boom()
+    }
+    fn order_for_key(&self, _: CartId, _: &str) -> Result<Option<Order>, StoreError> {
+        boom()
+    }
+    fn commit_order(&self, _: CartId, _: u64, _: &str, _: &Order) -> Result<(), StoreError> {
+        boom()
+    }
+    fn expire_anonymous_carts(&self, _: u64) -> Result<usize, StoreError> {
+        boom()
+    }
+    fn expire_idempotency_records(&self, _: u64) -> Result<usize, StoreError> {
+        boom()
+    }
+    fn cart_ids(&self, _: CartId, _: usize) -> Result<Vec<CartId>, StoreError> {
+        boom()
+    }
+    fn replay_source(&self, _: CartId) -> Result<ReplaySource, StoreError> {
+        boom()
+    }
+    fn repair_snapshot(&self, _: CartId, _: u64, _: &Cart) -> Result<(), StoreError> {
+        boom()
+    }
+}
+
+#[tokio::test]
+async fn backend_failures_are_500_internal_without_detail() {
+    let healthy = Server::new(true);
+    let mut app = App::from_config(&config(&healthy.db, true)).unwrap();
+    app.store = Arc::new(Broken);
+    let s = Server::from_app(Arc::new(app), &healthy.db);
+    let token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    for r in [
+        s.get("/healthz").await,
+        s.send(Method::POST, "/api/v1/carts", None, &[]).await,
+        s.get(&format!("/api/v1/carts/{token}")).await,
+        s.mutate(token, vec![add("tee-black", 1)]).await,
+        s.get(&format!("/api/v1/carts/{token}/events")).await,
+        s.checkout(token, "k", 1, None).await,
+    ] {
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{:?}", r.body);
+        assert_eq!(r.code(), "internal");
+        assert_eq!(r.body["message"], "internal error");
+        assert!(!r.body.to_string().contains("disk"));
+    }
+    let m = s.get("/metrics").await;
+    assert!(m
+        .body
+        .as_str()
+        .unwrap()
+        .contains("cartsync_http_requests_total{class=\"5xx\"} 6"));
+}
