@@ -636,3 +636,35 @@ mod conversions {
         );
     }
 }
+
+/// As through serde: a missing `quantity` or `options` takes its default,
+/// an explicit `null` is a `bad_request`.
+#[wasm_bindgen_test]
+async fn arguments_default_only_when_missing() {
+    let client = CartClient::open(options(&unique("defaults"), Some(&silent_fetch())))
+        .await
+        .unwrap();
+    let parse = |s: &str| js_sys::JSON::parse(s).unwrap();
+    let view = client.add_item(parse(r#"{"sku":"tee"}"#)).unwrap();
+    assert_eq!(lines(&view), vec![("tee".into(), 1.0)]);
+    for bad in [
+        r#"{"sku":"tee","quantity":null}"#,
+        r#"{"sku":"tee","options":null}"#,
+        r#"{"sku":"tee","quantity":1.5}"#,
+    ] {
+        let err = client.add_item(parse(bad)).unwrap_err();
+        assert_eq!(
+            get(&err, &["code"]).as_string().as_deref(),
+            Some("bad_request"),
+            "{bad}"
+        );
+    }
+    let view = client
+        .add_item(parse(r#"{"sku":"tee","quantity":2,"options":{"size":"M"}}"#))
+        .unwrap();
+    assert_eq!(
+        get(&view, &["lines", "1", "options", "size"]).as_string().as_deref(),
+        Some("M")
+    );
+    client.close();
+}

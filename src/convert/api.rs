@@ -30,7 +30,7 @@ fn sku_and_options(v: &JsValue) -> Read<(Sku, Options)> {
 /// `addItem({sku, quantity = 1, options = {}})`.
 pub fn add_item(v: &JsValue) -> Read<Command> {
     let (sku, options) = sku_and_options(v)?;
-    let quantity = super::js::opt_int(v, "quantity")?.unwrap_or(1);
+    let quantity = super::js::int_or(v, "quantity", 1)?;
     Ok(Command::AddItem { sku, quantity, options })
 }
 

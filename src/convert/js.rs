@@ -32,6 +32,18 @@ pub fn field(obj: &JsValue, key: &str) -> Option<JsValue> {
     }
 }
 
+/// A field that has a default (serde's `#[serde(default)]` on a field that
+/// is not an `Option`): `None` only when it is missing (`undefined`), so an
+/// explicit `null` is a type error, as it was through serde.
+pub fn defaulted(obj: &JsValue, key: &str) -> Option<JsValue> {
+    if !obj.is_object() {
+        return None;
+    }
+    Reflect::get(obj, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined())
+}
+
 /// A required string field.
 pub fn string(obj: &JsValue, key: &'static str) -> Read<String> {
     field(obj, key).and_then(|v| v.as_string()).ok_or(Bad(key))
@@ -60,6 +72,22 @@ pub fn opt_int(obj: &JsValue, key: &'static str) -> Read<Option<i64>> {
         .transpose()
 }
 
+/// An integer field with a default (`null` is an error).
+pub fn int_or(obj: &JsValue, key: &'static str, default: i64) -> Read<i64> {
+    match defaulted(obj, key) {
+        Some(v) => integer(&v).map(|f| f as i64).ok_or(Bad(key)),
+        None => Ok(default),
+    }
+}
+
+/// A non-negative integer field with a default (`null` is an error).
+pub fn uint_or(obj: &JsValue, key: &'static str, default: u64) -> Read<u64> {
+    match defaulted(obj, key) {
+        Some(_) => u64::try_from(int_or(obj, key, 0)?).map_err(|_| Bad(key)),
+        None => Ok(default),
+    }
+}
+
 /// A required non-negative integer field.
 pub fn uint(obj: &JsValue, key: &'static str) -> Read<u64> {
     opt_uint(obj, key)?.ok_or(Bad(key))
@@ -86,7 +114,7 @@ pub fn object(obj: &JsValue, key: &'static str) -> Read<JsValue> {
 /// An array field read element by element; missing is empty when
 /// `required` is false.
 pub fn list<T>(obj: &JsValue, key: &'static str, required: bool, read: impl Fn(&JsValue) -> Read<T>) -> Read<Vec<T>> {
-    match field(obj, key) {
+    match defaulted(obj, key) {
         Some(v) => items(&v, key, read),
         None if required => Err(Bad(key)),
         None => Ok(Vec::new()),
@@ -108,7 +136,7 @@ pub fn items<T>(v: &JsValue, what: &'static str, read: impl Fn(&JsValue) -> Read
 
 /// A line's options (`{name: value}` of strings); missing is empty.
 pub fn options(obj: &JsValue, key: &'static str) -> Read<Options> {
-    match field(obj, key) {
+    match defaulted(obj, key) {
         Some(v) => string_map(&v, key),
         None => Ok(Options::new()),
     }

@@ -2,8 +2,8 @@
 //! `mergeCarts`, `rebasePending`, ...), in their snake_case wire shapes.
 
 use super::js::{
-    array, entries, id_js, list, num, object, opt_str, opt_string, opt_uint, options, options_js, parse_id, string,
-    uint, uint32, Bad, Obj, Read,
+    array, entries, id_js, list, num, object, opt_str, opt_string, options, options_js, parse_id, string, uint, uint32,
+    uint_or, Bad, Obj, Read,
 };
 use super::wire::{command, command_js, coupon, coupon_js, error_body_js, mutation_result, mutation_result_js};
 use cartsync_core::{
@@ -36,7 +36,7 @@ pub fn cart(v: &JsValue) -> Read<Cart> {
         lines: list(v, "lines", false, line)?,
         coupons: list(v, "coupons", false, coupon)?,
         shipping_option: opt_string(v, "shipping_option")?,
-        updated_at: opt_uint(v, "updated_at")?.unwrap_or(0),
+        updated_at: uint_or(v, "updated_at", 0)?,
     })
 }
 

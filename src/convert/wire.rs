@@ -5,7 +5,7 @@
 
 use super::js::{
     field, id, id_js, int, list, num, object, opt_str, opt_string, opt_uint, options, options_js, signed, string, uint,
-    uint32, Bad, Obj, Read,
+    uint32, uint_or, Bad, Obj, Read,
 };
 use cartsync_core::command::WireCommand;
 use cartsync_core::protocol::v1::{CartView, ConflictResponse, CreateCartResponse, LineView, MutationsResponse};
@@ -110,7 +110,7 @@ pub fn cart_view(v: &JsValue) -> Read<CartView> {
         coupons: list(v, "coupons", false, coupon)?,
         shipping_option: opt_string(v, "shipping_option")?,
         totals: field(v, "totals").map(|t| totals(&t)).transpose()?,
-        updated_at: opt_uint(v, "updated_at")?.unwrap_or(0),
+        updated_at: uint_or(v, "updated_at", 0)?,
     })
 }
 
