@@ -27,12 +27,39 @@ struct Entry {
     expires: Instant,
 }
 
+#[derive(Debug, Default)]
+struct Maps {
+    by_token: HashMap<TokenHash, Entry>,
+    /// The tokens holding a projection of each cart (an account cart may
+    /// have several), so invalidation does not scan the whole cache.
+    by_cart: HashMap<CartId, Vec<TokenHash>>,
+}
+
+impl Maps {
+    fn remove_cart(&mut self, cart: CartId) {
+        for token in self.by_cart.remove(&cart).unwrap_or_default() {
+            self.by_token.remove(&token);
+        }
+    }
+
+    fn remove_token(&mut self, token: &TokenHash) {
+        if let Some(e) = self.by_token.remove(token) {
+            if let Some(tokens) = self.by_cart.get_mut(&e.projection.cart_id) {
+                tokens.retain(|t| t != token);
+                if tokens.is_empty() {
+                    self.by_cart.remove(&e.projection.cart_id);
+                }
+            }
+        }
+    }
+}
+
 /// An in-process TTL map with a size bound.
 #[derive(Debug)]
 pub struct SessionCache {
     ttl: Duration,
     max_entries: usize,
-    entries: Mutex<HashMap<TokenHash, Entry>>,
+    maps: Mutex<Maps>,
 }
 
 impl SessionCache {
@@ -40,21 +67,21 @@ impl SessionCache {
         SessionCache {
             ttl,
             max_entries: max_entries.max(1),
-            entries: Mutex::new(HashMap::new()),
+            maps: Mutex::new(Maps::default()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<TokenHash, Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Maps> {
+        self.maps.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The fresh projection for this token, if any.
     pub fn get(&self, token: &TokenHash) -> Option<Projection> {
-        let mut map = self.lock();
-        match map.get(token) {
+        let mut maps = self.lock();
+        match maps.by_token.get(token) {
             Some(e) if e.expires > Instant::now() => Some(e.projection.clone()),
             Some(_) => {
-                map.remove(token);
+                maps.remove_token(token);
                 None
             }
             None => None,
@@ -64,37 +91,40 @@ impl SessionCache {
     /// Stores the projection of a committed cart state, dropping what other
     /// tokens of the same cart remembered (it may be older).
     pub fn put(&self, token: TokenHash, projection: Projection) {
-        let now = Instant::now();
-        let mut map = self.lock();
+        let mut maps = self.lock();
         let cart = projection.cart_id;
-        map.retain(|_, e| e.projection.cart_id != cart && e.expires > now);
-        if map.len() >= self.max_entries {
-            map.clear();
+        maps.remove_cart(cart);
+        maps.remove_token(&token);
+        if maps.by_token.len() >= self.max_entries {
+            // Full: start over (it is only a cache; entries are rebuilt on
+            // demand). Cheaper and simpler than LRU bookkeeping per read.
+            *maps = Maps::default();
         }
-        map.insert(
+        maps.by_cart.entry(cart).or_default().push(token);
+        maps.by_token.insert(
             token,
             Entry {
                 projection,
-                expires: now + self.ttl,
+                expires: Instant::now() + self.ttl,
             },
         );
     }
 
     /// Forgets everything about a cart (merged, closed, repaired).
     pub fn invalidate(&self, cart: CartId) {
-        self.lock().retain(|_, e| e.projection.cart_id != cart);
+        self.lock().remove_cart(cart);
     }
 
     /// Drops everything; returns how many entries there were.
     pub fn flush(&self) -> usize {
-        let mut map = self.lock();
-        let n = map.len();
-        map.clear();
+        let mut maps = self.lock();
+        let n = maps.by_token.len();
+        *maps = Maps::default();
         n
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().by_token.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -127,5 +157,23 @@ mod tests {
         let short = SessionCache::new(Duration::from_millis(0), 10);
         short.put([1; 32], proj(1));
         assert!(short.get(&[1; 32]).is_none());
+        assert!(short.is_empty());
+    }
+
+    #[test]
+    fn one_projection_per_cart_and_a_size_bound() {
+        let c = SessionCache::new(Duration::from_secs(60), 3);
+        c.put([1; 32], proj(1));
+        c.put([2; 32], proj(1)); // another token of cart 1: the older one goes
+        assert!(c.get(&[1; 32]).is_none());
+        assert!(c.get(&[2; 32]).is_some());
+        c.put([3; 32], proj(2));
+        c.put([4; 32], proj(3));
+        assert_eq!(c.len(), 3);
+        c.put([5; 32], proj(4)); // full: starts over
+        assert_eq!(c.len(), 1);
+        c.put([5; 32], proj(5)); // a token re-pointed at another cart
+        c.invalidate(4);
+        assert!(c.get(&[5; 32]).is_some());
     }
 }
