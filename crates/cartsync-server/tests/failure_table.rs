@@ -172,6 +172,25 @@ async fn mobile_retry_is_applied_once() {
         "{statuses:?}"
     );
     assert_eq!(quantity_of(&s.cart(&t).await, "socks-stripe"), 2);
+    // Concurrent retries of a mutation that is rejected (the version does
+    // not move): one decision, the other answered from its record.
+    for _ in 0..10 {
+        let bad = add("no-such-sku", 1);
+        let (x, y) = tokio::join!(s.mutate(&t, vec![bad.clone()]), s.mutate(&t, vec![bad.clone()]));
+        assert_eq!(
+            (x.status, y.status),
+            (StatusCode::OK, StatusCode::OK),
+            "{:?} {:?}",
+            x.body,
+            y.body
+        );
+        let mut statuses = [
+            x.body["results"][0]["status"].clone(),
+            y.body["results"][0]["status"].clone(),
+        ];
+        statuses.sort_by_key(|v| v.to_string());
+        assert_eq!(statuses, [json!("duplicate"), json!("rejected")]);
+    }
 }
 
 /// Failover: a second server instance on the same database, with a cold

@@ -137,6 +137,27 @@ fn stale_commit_conflicts(s: &dyn CartStore) {
     assert_eq!(s.events(r.id, 0, 100).expect("events").len(), 1);
     assert!(s.idempotency_records(r.id, &[mid(2)]).expect("records").is_empty());
     assert_eq!(s.load(r.id).expect("load").cart.version, 1);
+    // Two batches decided on the same state record the same id; the first
+    // only rejects (the version does not move). The second must not fail
+    // with a backend error: it is a conflict, to be decided again.
+    let state = s.load(r.id).expect("load").cart;
+    let bad = add(9, "bad sku", 1);
+    let first = decide_batch(
+        &state,
+        &BTreeMap::new(),
+        std::slice::from_ref(&bad),
+        &Limits::default(),
+        &(),
+        40,
+    )
+    .expect("decide");
+    let second = decide_batch(&state, &BTreeMap::new(), &[bad], &Limits::default(), &(), 40).expect("decide");
+    s.commit_batch(r.id, 1, &first, &[], 40)
+        .expect("first records the rejection");
+    assert!(matches!(
+        s.commit_batch(r.id, 1, &second, &[], 40),
+        Err(StoreError::VersionConflict { .. })
+    ));
 }
 
 fn merge_commit(s: &dyn CartStore, anon: i64, target: MergeTarget, base: &Cart, owner: &str, tok: u8) -> MergeCommit {

@@ -225,12 +225,25 @@ impl CartStore for SqliteStore {
                 "INSERT INTO idempotency (cart_id, mutation_id, record, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (id, record) in &decision.records {
-                stmt.execute(params![
+                let inserted = stmt.execute(params![
                     cart,
                     id.to_string(),
                     serde_json::to_string(record)?,
                     to_i64(now)
-                ])?;
+                ]);
+                match inserted {
+                    Ok(_) => {}
+                    // A concurrent batch recorded this id first without
+                    // changing the version (all its mutations were
+                    // rejected): the decision is stale; decide again.
+                    Err(e) if is_constraint(&e) => {
+                        return Err(StoreError::VersionConflict {
+                            expected: expected_version,
+                            found: expected_version,
+                        })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             Ok(())
         })
