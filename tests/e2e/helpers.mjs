@@ -1,0 +1,214 @@
+// Shared pieces of the end-to-end tests: the real cartsync-server binary on
+// 127.0.0.1 with a temp database, Chromium through playwright-core, and
+// small readers for what the storefront shows.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after } from "node:test";
+import { chromium } from "playwright-core";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const STATIC_DIR = join(ROOT, "www-example");
+/** How long any single wait may take before a test fails. */
+export const WAIT = 15_000;
+
+/** The server binary: `CARTSYNC_SERVER_BIN`, else the release build, else
+ *  the debug build (`make e2e` builds the release one). */
+export function serverBinary() {
+  const candidates = [
+    process.env.CARTSYNC_SERVER_BIN,
+    join(ROOT, "target/release/cartsync-server"),
+    join(ROOT, "target/debug/cartsync-server"),
+  ].filter(Boolean);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error("no cartsync-server binary: run `cargo build --release -p cartsync-server`");
+  if (!existsSync(join(STATIC_DIR, "vendor/cartsync/index.js"))) {
+    throw new Error("www-example/vendor/cartsync is missing: run `make e2e` (it copies pkg/ there)");
+  }
+  return found;
+}
+
+// Everything started here is stopped when the test file ends, in reverse
+// order, whatever happened (a hook registered at import, not per test).
+const cleanups = [];
+const onEnd = (fn) => cleanups.push(fn);
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn().catch?.(() => {});
+});
+
+const children = new Set();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+/** A temp directory removed when the test file ends. */
+export function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), "cartsync-e2e-"));
+  onEnd(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Starts cartsync-server on 127.0.0.1 (`port` 0: a free one, read back from
+ * its log) with the storefront, dev endpoints and a fixed secret (so user
+ * tokens survive a restart). Resolves once it listens. The server is
+ * stopped when the test file ends, whatever happens.
+ */
+export async function startServer({ db, port = 0, staticDir = STATIC_DIR, extraArgs = [] } = {}) {
+  const bin = serverBinary();
+  const args = [
+    "--listen", `127.0.0.1:${port}`,
+    "--database", `sqlite://${db}`,
+    "--static-dir", staticDir,
+    "--dev",
+    "--secret", "e2e-secret",
+    ...extraArgs,
+  ];
+  const child = spawn(bin, args, {
+    env: { ...process.env, RUST_LOG: "info", NO_COLOR: "1" },
+    // It logs to stdout (with ANSI colours even when piped).
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let log = "";
+  const exited = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
+  exited.then(() => children.delete(child));
+  const address = await new Promise((res, rej) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      rej(new Error(`server did not start in ${WAIT} ms:\n${log}`));
+    }, WAIT);
+    const read = (chunk) => {
+      log += String(chunk).replace(/\x1b\[[0-9;]*m/g, "");
+      const m = /listening listen=(127\.0\.0\.1:\d+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      rej(new Error(`server exited (${code}) before listening:\n${log}`));
+    });
+  });
+  const server = {
+    url: `http://${address}`,
+    port: Number(address.split(":")[1]),
+    log: () => log,
+    /** SIGTERM (drains, exits 0); resolves once the process is gone. */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+    /** SIGKILL: a crash, nothing drained. */
+    async kill() {
+      child.kill("SIGKILL");
+      return exited;
+    },
+    /** Calls the HTTP API: `await server.api("PUT", "/admin/catalog/mug", {price})`. */
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: { "content-type": "application/json", ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+  };
+  onEnd(() => server.stop());
+  return server;
+}
+
+/** Chromium (the system one; never downloaded), closed when the file ends. */
+export async function launchBrowser() {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
+  onEnd(() => browser.close());
+  return browser;
+}
+
+/** Opens the storefront in a new page of `context` and waits until the
+ *  cart is open. Page errors fail the test that reads `page.errors`. */
+export async function openShop(context, server, { viewport } = {}) {
+  const page = await context.newPage();
+  if (viewport) await page.setViewportSize(viewport);
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(e));
+  await page.goto(server.url + "/");
+  await page.waitForSelector("body[data-ready=true]", { timeout: WAIT });
+  return page;
+}
+
+/** Reloads and waits until the cart is open again. */
+export async function reloadShop(page) {
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]", { timeout: WAIT });
+}
+
+/** Waits until the page shows `status` (synced, syncing, offline, error)
+ *  and, if given, that many pending changes. */
+export async function waitStatus(page, status, pending) {
+  const sel = `[data-testid=sync-status][data-status=${status}]` + (pending === undefined ? "" : `[data-pending="${pending}"]`);
+  await page.waitForSelector(sel, { timeout: WAIT, state: "attached" });
+}
+
+export const waitSynced = (page) => waitStatus(page, "synced", 0);
+
+/** The line quantities the bag shows, by line key (`sku` or `sku|size=M`). */
+export async function shownLines(page) {
+  return page.$$eval("[data-testid=lines] [data-testid^=line-]", (els) =>
+    Object.fromEntries(els.map((el) => [el.dataset.testid.slice(5), Number(el.dataset.quantity)])),
+  );
+}
+
+/** The cart token the SDK stored in this page's localStorage. */
+export async function cartToken(page) {
+  const raw = await page.evaluate(() => localStorage.getItem("cartsync:v1:token"));
+  return raw ? JSON.parse(raw).token : null;
+}
+
+/** Every event of a cart's log (all pages). */
+export async function cartEvents(server, token, headers = {}) {
+  const events = [];
+  let after = 0;
+  for (;;) {
+    const { status, body } = await server.api("GET", `/carts/${token}/events?after=${after}`, undefined, headers);
+    if (status !== 200) throw new Error(`events answered ${status}: ${JSON.stringify(body)}`);
+    events.push(...body.events);
+    if (body.next_after == null) return events;
+    after = body.next_after;
+  }
+}
+
+/** Mutation ids that appear more than once in an event log. */
+export function duplicateIds(events) {
+  const seen = new Set();
+  const dupes = [];
+  for (const e of events) {
+    if (!e.mutation_id) continue;
+    if (seen.has(e.mutation_id)) dupes.push(e.mutation_id);
+    seen.add(e.mutation_id);
+  }
+  return dupes;
+}
+
+/** Opens the bag drawer (idempotent). */
+export async function openBag(page) {
+  if ((await page.getAttribute("[data-testid=open-cart]", "aria-expanded")) !== "true") {
+    await page.click("[data-testid=open-cart]");
+  }
+  await page.waitForSelector("[data-testid=drawer][aria-hidden=false]", { timeout: WAIT });
+}
+
+/** A dev user token (the server's `--dev` login). */
+export async function devLogin(server, user) {
+  const { status, body } = await server.api("POST", "/dev/login", { user });
+  if (status !== 200) throw new Error(`dev login answered ${status}`);
+  return body.token;
+}

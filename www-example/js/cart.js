@@ -1,0 +1,209 @@
+// The bag drawer: lines with quantities, coupons, shipping, totals, and the
+// checkout button (or, after a failed revalidation, the problems to review).
+import { h, money, sum, lineKey, optionLabel, plural } from "./dom.js";
+import { problemsPanel } from "./checkout.js";
+import { couponReason } from "./copy.js";
+
+export const SHIPPING = [
+  { option: "standard", label: "Standard", detail: "3–5 working days", price: 0 },
+  { option: "express", label: "Express", detail: "Next working day", price: 900 },
+  { option: "pickup", label: "Pick up", detail: "Harbour Street studio, from tomorrow", price: 0 },
+];
+
+/** The line's display data: the server's when it knows the line, else the
+ *  catalog's (a line added offline has only a sku until it syncs). */
+export function describe(line, catalog) {
+  const product = catalog.get(line.sku);
+  return {
+    name: line.name ?? product?.name ?? line.sku,
+    image: line.image ?? product?.image ?? "images/favicon.svg",
+    price: line.unitPrice ?? line.unit_price ?? product?.price ?? null,
+  };
+}
+
+function quantityControl(line, name, act) {
+  const key = lineKey(line.sku, line.options);
+  const set = (q) => act.setQuantity(line, q);
+  return h(
+    "div",
+    { class: "qty", role: "group", "aria-label": `Quantity of ${name}` },
+    h("button", { type: "button", class: "qty__step", "aria-label": "One less", "data-testid": `dec-${key}`, onclick: () => set(line.quantity - 1) }, "−"),
+    h("input", {
+      class: "qty__input",
+      type: "number",
+      inputmode: "numeric",
+      min: 0,
+      max: 999,
+      value: String(line.quantity),
+      "data-line": key,
+      "data-testid": `qty-${key}`,
+      "aria-label": `Quantity of ${name}`,
+      onchange: (e) => {
+        const q = Number.parseInt(e.currentTarget.value, 10);
+        if (Number.isFinite(q)) set(q);
+        else e.currentTarget.value = String(line.quantity);
+      },
+      onkeydown: (e) => e.key === "Enter" && e.currentTarget.blur(),
+    }),
+    h("button", { type: "button", class: "qty__step", "aria-label": "One more", "data-testid": `inc-${key}`, onclick: () => set(line.quantity + 1) }, "+"),
+  );
+}
+
+function lineItem(line, catalog, act) {
+  const key = lineKey(line.sku, line.options);
+  const d = describe(line, catalog);
+  return h(
+    "li",
+    { class: "line", "data-testid": `line-${key}`, "data-sku": line.sku, "data-quantity": line.quantity },
+    h("img", { class: "line__img", src: d.image, alt: "", width: 72, height: 72 }),
+    h(
+      "div",
+      { class: "line__info" },
+      h("p", { class: "line__name" }, d.name),
+      line.options && Object.keys(line.options).length ? h("p", { class: "line__opts" }, optionLabel(line.options)) : null,
+      h("p", { class: "line__unit" }, d.price ? `${money(d.price)} each` : ""),
+      h(
+        "div",
+        { class: "line__controls" },
+        quantityControl(line, d.name, act),
+        h("button", { type: "button", class: "link", "data-testid": `remove-${key}`, onclick: () => act.removeItem(line) }, "Remove"),
+      ),
+    ),
+    h("p", { class: "line__total" }, d.price ? money({ amount: d.price.amount * line.quantity, currency: d.price.currency }) : ""),
+  );
+}
+
+function couponSection(view, act) {
+  const input = h("input", {
+    name: "code",
+    placeholder: "Promo code",
+    autocomplete: "off",
+    spellcheck: "false",
+    "data-testid": "coupon-input",
+    "aria-label": "Promo code",
+  });
+  const form = h(
+    "form",
+    {
+      class: "coupon-form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const code = input.value.trim().toUpperCase();
+        if (code && act.applyCoupon(code)) input.value = "";
+      },
+    },
+    input,
+    h("button", { type: "submit", class: "button button--ghost", "data-testid": "coupon-apply" }, "Apply"),
+  );
+  const chips = view.coupons.map((c) =>
+    h(
+      "li",
+      { class: `chip chip--${c.state}`, "data-testid": `coupon-${c.code}`, "data-state": c.state },
+      h("span", { class: "chip__code" }, c.code),
+      h(
+        "span",
+        { class: "chip__state" },
+        c.state === "applied" ? "applied" : c.state === "pending" ? "checking…" : `not applied: ${couponReason(c.reason)}`,
+      ),
+      h("button", { type: "button", class: "chip__remove", "aria-label": `Remove code ${c.code}`, onclick: () => act.removeCoupon(c.code) }, "✕"),
+    ),
+  );
+  return h("section", { class: "drawer__section" }, h("h3", {}, "Promo code"), form, chips.length ? h("ul", { class: "chips" }, chips) : null);
+}
+
+function shippingSection(view, act) {
+  const current = view.shippingOption ?? "standard";
+  return h(
+    "section",
+    { class: "drawer__section" },
+    h("h3", {}, "Delivery"),
+    h(
+      "div",
+      { class: "ship", role: "radiogroup", "aria-label": "Delivery" },
+      SHIPPING.map((s) =>
+        h(
+          "label",
+          { class: "ship__option", "data-testid": `ship-${s.option}` },
+          h("input", {
+            type: "radio",
+            name: "shipping",
+            value: s.option,
+            checked: s.option === current,
+            onchange: () => act.selectShipping(s.option),
+          }),
+          h("span", { class: "ship__label" }, s.label, h("small", {}, s.detail)),
+          h("span", { class: "ship__price" }, s.price ? money({ amount: s.price, currency: "EUR" }) : "Free"),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Totals: the server's while nothing is pending, else an estimate from
+ *  the prices the page knows (discounts are confirmed once synced). */
+export function totalsOf(view, catalog) {
+  if (view.totals) {
+    const t = view.totals;
+    const shipping = { amount: t.estimatedTotal.amount - t.subtotal.amount + t.discount.amount, currency: t.subtotal.currency };
+    return { subtotal: t.subtotal, discount: t.discount, shipping, total: t.estimatedTotal, exact: true };
+  }
+  let subtotal = { amount: 0, currency: "EUR" };
+  for (const line of view.lines) {
+    const price = describe(line, catalog).price;
+    if (price) subtotal = sum(subtotal, { amount: price.amount * line.quantity, currency: price.currency });
+  }
+  const ship = SHIPPING.find((s) => s.option === (view.shippingOption ?? "standard"))?.price ?? 0;
+  const shipping = { amount: ship, currency: subtotal.currency };
+  return { subtotal, discount: null, shipping, total: sum(subtotal, shipping), exact: false };
+}
+
+function totalsSection(view, catalog) {
+  const t = totalsOf(view, catalog);
+  const row = (label, value, attrs = {}) => h("div", { class: "totals__row", ...attrs }, h("dt", {}, label), h("dd", {}, value));
+  return h(
+    "dl",
+    { class: "totals", "data-testid": "totals", "data-exact": String(t.exact) },
+    row("Subtotal", money(t.subtotal)),
+    t.discount
+      ? t.discount.amount > 0
+        ? row("Discount", `−${money(t.discount)}`, { class: "totals__row totals__row--discount" })
+        : null
+      : view.coupons.length
+        ? row("Discount", "confirmed when synced", { class: "totals__row totals__row--muted" })
+        : null,
+    row("Delivery", t.shipping.amount ? money(t.shipping) : "Free"),
+    row(t.exact ? "Total" : "Estimated total", money(t.total), { class: "totals__row totals__row--grand", "data-testid": "grand-total" }),
+  );
+}
+
+/** The drawer's content for `state`: `{view, catalog, checkout, act}`. */
+export function drawerContent({ view, catalog, checkout, act }) {
+  if (checkout?.phase === "problems") return problemsPanel(checkout, catalog, act);
+  if (!view.lines.length) {
+    return h(
+      "div",
+      { class: "empty", "data-testid": "empty-bag" },
+      h("p", { class: "empty__title" }, "Your bag is empty"),
+      h("p", { class: "muted" }, "Everything you add is kept on this device, even offline."),
+      h("button", { type: "button", class: "button", onclick: act.closeDrawer }, "Browse the shop"),
+    );
+  }
+  const units = view.lines.reduce((n, l) => n + l.quantity, 0);
+  const busy = checkout?.phase === "busy";
+  return [
+    h("p", { class: "drawer__count" }, plural(units, "item")),
+    h("ul", { class: "lines", "data-testid": "lines" }, view.lines.map((l) => lineItem(l, catalog, act))),
+    couponSection(view, act),
+    shippingSection(view, act),
+    totalsSection(view, catalog),
+    view.pending
+      ? h("p", { class: "drawer__pending", "data-testid": "drawer-pending" }, `${plural(view.pending, "change")} saved on this device, syncing…`)
+      : null,
+    h(
+      "button",
+      { type: "button", class: "button button--checkout", "data-testid": "checkout", disabled: busy, onclick: act.checkout },
+      busy ? "Checking prices and stock…" : "Check out",
+    ),
+    h("p", { class: "drawer__fine" }, "We check prices, stock and codes again before you pay."),
+  ];
+}
