@@ -137,6 +137,7 @@ export async function launchBrowser() {
  *  cart is open. Page errors fail the test that reads `page.errors`. */
 export async function openShop(context, server, { viewport } = {}) {
   const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
   if (viewport) await page.setViewportSize(viewport);
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
@@ -206,9 +207,37 @@ export async function openBag(page) {
   await page.waitForSelector("[data-testid=drawer][aria-hidden=false]", { timeout: WAIT });
 }
 
+/** Closes the bag drawer (idempotent). */
+export async function closeBag(page) {
+  if ((await page.getAttribute("[data-testid=open-cart]", "aria-expanded")) === "true") {
+    await page.click("[data-testid=close-cart]");
+  }
+  await page.waitForSelector("[data-testid=drawer][aria-hidden=true]", { state: "attached" });
+}
+
 /** A dev user token (the server's `--dev` login). */
 export async function devLogin(server, user) {
   const { status, body } = await server.api("POST", "/dev/login", { user });
   if (status !== 200) throw new Error(`dev login answered ${status}`);
   return body.token;
+}
+
+/** A Prometheus counter from /metrics, e.g. `metric(server,
+ *  'cartsync_cache_requests_total{result="miss"}')` (0 when absent). */
+export async function metric(server, name) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+/** Every cartsync mutation key left in this page's localStorage. */
+export async function storedMutations(page) {
+  return page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("cartsync:v1:m:")));
+}
+
+/** The browser drops its connection and gets it back: the SDK retries at
+ *  once (coming online resets its backoff). */
+export async function reconnect(context) {
+  await context.setOffline(true);
+  await context.setOffline(false);
 }

@@ -272,6 +272,15 @@ async function refreshCatalog() {
   }
 }
 
+/** "Retry now" while the store is unreachable. `flush()` waits out the
+ *  SDK's backoff (it rejects at once while the last attempt's error
+ *  stands), and only coming back online retries immediately; so the button
+ *  replays the browser's offline → online signal, which resets the backoff. */
+function retryNow() {
+  window.dispatchEvent(new Event("offline"));
+  window.dispatchEvent(new Event("online"));
+}
+
 // ---- boot -------------------------------------------------------------------
 
 async function boot() {
@@ -279,7 +288,7 @@ async function boot() {
   $("#close-cart").addEventListener("click", () => openDrawer(false));
   $("#scrim").addEventListener("click", () => openDrawer(false));
   document.addEventListener("keydown", (e) => e.key === "Escape" && state.drawerOpen && openDrawer(false));
-  $("#retry-now").addEventListener("click", () => state.cart?.flush().catch(() => {}));
+  $("#retry-now").addEventListener("click", retryNow);
   wireLogin();
   renderAccount();
 
