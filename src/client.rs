@@ -6,7 +6,7 @@ use crate::convert::api::{self, arg, merged_event, string_arg};
 use crate::convert::js::{field, object, string, Bad, Obj, Read};
 use crate::convert::wire::{cart_view, checkout_request_js, created};
 use crate::error::{cart_error, codes, from_body, from_core};
-use crate::runtime::{queue, run, step, view_js, Inner, Shared, Waiter};
+use crate::runtime::{callback, queue, run, step, view_js, Inner, Shared, Waiter};
 use crate::storage::{CartStorage, CHECKOUT_KEY, USER_TOKEN_KEY};
 use crate::tabs::{request_lock, storage_event_parts, Listener};
 use crate::transport::{body_error, Transport, EMPTY_BODY};
@@ -133,7 +133,7 @@ impl CartClient {
             id
         };
         let weak = Rc::downgrade(&self.shared);
-        Closure::once_into_js(move || {
+        callback(move || {
             if let Some(shared) = weak.upgrade() {
                 shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
             }

@@ -84,6 +84,18 @@ pub fn run(shared: &Shared, actions: Vec<Action>) {
     }
 }
 
+/// A JS function that runs `f` once (later calls do nothing). Every
+/// one-shot callback goes through this one boxed type, so wasm-bindgen's
+/// closure glue is compiled once rather than once per closure.
+pub fn callback(f: impl FnOnce() + 'static) -> JsValue {
+    once(Box::new(f))
+}
+
+#[inline(never)]
+fn once(f: Box<dyn FnOnce()>) -> JsValue {
+    Closure::once_into_js(f)
+}
+
 /// Runs `f` on the engine and carries out what it returns.
 pub fn step(shared: &Shared, f: impl FnOnce(&mut Inner, u64) -> Vec<Action>) {
     let actions = {
@@ -125,7 +137,7 @@ fn schedule_timer(shared: &Shared, inner: &mut Inner, at: u64) {
     }
     let delay = at.saturating_sub(now_ms()).min(i32::MAX as u64) as i32;
     let weak = Rc::downgrade(shared);
-    let fire = Closure::once_into_js(move || {
+    let fire = callback(move || {
         if let Some(shared) = weak.upgrade() {
             shared.borrow_mut().timer = None;
             step(&shared, |inner, now| inner.engine.on_timer(now, &mut inner.rng));
@@ -144,7 +156,7 @@ pub fn queue(shared: &Shared, inner: &mut Inner, event: JsValue) {
     }
     inner.dispatch_scheduled = true;
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(shared);
-    let dispatch = Closure::once_into_js(move |_: JsValue| {
+    let dispatch = callback(move || {
         if let Some(shared) = weak.upgrade() {
             dispatch(&shared);
         }

@@ -19,7 +19,9 @@ pub struct Listener {
 
 impl Listener {
     pub fn new(window: &Window, event: &'static str, f: impl FnMut(JsValue) + 'static) -> Option<Self> {
-        let closure = Closure::<dyn FnMut(JsValue)>::new(f);
+        // `wrap` takes the boxed trait object: one glue instantiation for
+        // every listener.
+        let closure = Closure::<dyn FnMut(JsValue)>::wrap(Box::new(f));
         window
             .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
             .ok()?;

@@ -198,7 +198,7 @@ fn call_method(target: &JsValue, name: &str) -> Option<Promise> {
 
 fn arm_timeout(controller: &web_sys::AbortController, ms: u64) -> Option<i32> {
     let controller = controller.clone();
-    let abort = wasm_bindgen::closure::Closure::once_into_js(move || controller.abort());
+    let abort = crate::runtime::callback(move || controller.abort());
     web_sys::window()?
         .set_timeout_with_callback_and_timeout_and_arguments_0(abort.unchecked_ref(), ms.min(i32::MAX as u64) as i32)
         .ok()

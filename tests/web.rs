@@ -668,3 +668,29 @@ async fn arguments_default_only_when_missing() {
     );
     client.close();
 }
+
+/// A listener hears `change` after a command, and nothing once it has
+/// called the function `subscribe` returned.
+#[wasm_bindgen_test]
+async fn unsubscribe_stops_events() {
+    let client = CartClient::open(options(&unique("unsubscribe"), Some(&silent_fetch())))
+        .await
+        .unwrap();
+    let heard = Rc::new(RefCell::new(Vec::<String>::new()));
+    let sink = heard.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        sink.borrow_mut()
+            .push(get(&e, &["type"]).as_string().unwrap_or_default());
+    });
+    let unsubscribe = client.subscribe(listener.as_ref().unchecked_ref::<Function>().clone());
+    client.add_item(item("tee", 1)).unwrap();
+    sleep(0).await;
+    assert!(heard.borrow().iter().any(|t| t == "change"), "{:?}", heard.borrow());
+    unsubscribe.call0(&JsValue::NULL).unwrap();
+    heard.borrow_mut().clear();
+    client.add_item(item("mug", 1)).unwrap();
+    sleep(0).await;
+    assert!(heard.borrow().is_empty(), "{:?}", heard.borrow());
+    client.close();
+    drop(listener);
+}
