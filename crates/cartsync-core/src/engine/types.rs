@@ -140,6 +140,14 @@ pub struct Persisted {
 }
 
 /// A change another tab made to the shared storage (a `storage` event).
+///
+/// Build it from the key's *current* value, read when the event is handled,
+/// not from the event's `newValue`: events are queued, so one can arrive
+/// after this tab already read newer state (a new leader reads storage when
+/// it takes the lock), and a mutation announced by a stale event may be long
+/// settled. Read-through turns such an event into what is true now (absent:
+/// `MutationRemoved`). Token and cart records are ordered by the engine
+/// itself (see [`TokenRecord`], [`ServerCart`]), so stale ones are harmless.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageChange {
     /// A mutation key was written (new, or settled as a tombstone).

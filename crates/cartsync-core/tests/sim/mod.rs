@@ -9,8 +9,8 @@ mod trace;
 pub mod world;
 
 use authority::{Authority, Reply};
-use cartsync_core::engine::{Config, Engine, StorageChange, TokenRecord};
-use cartsync_core::{Command, Options, Random, Sku, SplitMix64};
+use cartsync_core::engine::{mutation_key, Config, Engine, StorageChange, StoredMutation, TokenRecord};
+use cartsync_core::{Command, Mutation, Options, Random, Sku, SplitMix64};
 use std::collections::{BTreeMap, BTreeSet};
 use world::{Addr, Client, Ev, Net, Tab, Value, World, CALM};
 
@@ -370,7 +370,21 @@ fn deliver_next(w: &mut World) -> bool {
     true
 }
 
+/// Mutation events are read through, as the binding does: the key's current
+/// value, not the value the event carried. Token and cart events carry their
+/// (possibly stale) value, which the engine must tolerate.
 fn deliver_storage(w: &mut World, to: Addr, change: StorageChange) {
+    let change = match change {
+        StorageChange::MutationAdded(StoredMutation {
+            mutation: Mutation { id, .. },
+            ..
+        })
+        | StorageChange::MutationRemoved(id) => match w.clients[to.client].storage.get(&mutation_key(&id)) {
+            Some(Value::Mutation(now)) => StorageChange::MutationAdded(now.clone()),
+            _ => StorageChange::MutationRemoved(id),
+        },
+        other => other,
+    };
     w.call(to, |e, _, now| e.on_storage(change, now));
 }
 

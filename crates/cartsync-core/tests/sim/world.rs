@@ -255,7 +255,16 @@ impl World {
                     let change = StorageChange::ServerCartChanged(c.clone());
                     self.write(a, SERVER_CART_KEY.into(), Some(Value::Cart(c)), change);
                 }
-                Action::Send(request) => self.send(a, request),
+                Action::Send(request) => {
+                    // Once settled (rejected, expired), never sent again.
+                    if let Request::Mutations { body, .. } = &request {
+                        let again = body.mutations.iter().find(|m| self.refused.contains(&m.id));
+                        if let (Some(m), None) = (again, &self.violation) {
+                            self.violation = Some(format!("c{}t{} resent settled {}", a.client, a.tab, m.id));
+                        }
+                    }
+                    self.send(a, request)
+                }
                 Action::ScheduleTimer { at } => {
                     if let Some(tab) = self.tab(a) {
                         tab.timer = Some(at);
