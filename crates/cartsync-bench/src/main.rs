@@ -1,0 +1,275 @@
+//! `cartsync-loadgen`: benchmarks of the cartsync authority.
+//!
+//! - `writes`: durable mutations/s and latency against the real server
+//!   binary over loopback at several client counts, each client its own
+//!   cart, and 32 clients on 4 hot carts (409s resent like the SDK does);
+//! - `raw`: the storage's one-transaction-per-mutation limit, measured by
+//!   the harness directly on SQLite, in the same run (before and after the
+//!   server phases), and the server's rate as a ratio to it;
+//! - `reads`: cart reads served from the session cache and cold (after a
+//!   cache flush);
+//! - `scaling`: generated stores of growing size, read/write/verification
+//!   cost in process through the server library.
+//!
+//! Benchmarks never fail on slow numbers; the process fails only when a
+//! phase cannot run. Results go to stdout (Markdown) and to a JSON file.
+
+mod http;
+mod load;
+mod raw;
+mod scaling;
+mod server;
+mod stats;
+
+use clap::Parser;
+use serde_json::{json, Value};
+use stats::{ms, round, Summary};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// SKUs of the bundled demo catalog (the server rejects unknown ones).
+pub const SKUS: &[&str] = &[
+    "tee-black",
+    "tee-white",
+    "tee-navy",
+    "hoodie-grey",
+    "hoodie-forest",
+    "cap-canvas",
+    "beanie-rust",
+    "socks-stripe",
+];
+
+#[derive(Debug, Parser)]
+#[command(name = "cartsync-loadgen", about = "Benchmarks of the cartsync authority")]
+struct Args {
+    /// Phases to run, comma-separated: writes, reads, scaling (raw runs
+    /// with writes).
+    #[arg(long, value_delimiter = ',', default_value = "writes,reads,scaling")]
+    sections: Vec<String>,
+    /// Measured seconds per load level.
+    #[arg(long, default_value_t = 3.0)]
+    secs: f64,
+    /// Unmeasured warm-up per load level, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    warmup_ms: u64,
+    /// Concurrent clients, each on its own cart.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32,128")]
+    clients: Vec<usize>,
+    /// Scaling rows as carts:events (k and m suffixes allowed).
+    #[arg(long, value_delimiter = ',', default_value = "10k:10,100k:10,1k:100,1k:1000")]
+    scale: Vec<String>,
+    /// Where the JSON results go.
+    #[arg(long, default_value = "target/bench/server.json")]
+    json: PathBuf,
+}
+
+fn count(s: &str) -> Result<usize, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let (n, mult) = match s.strip_suffix('k') {
+        Some(n) => (n, 1_000),
+        None => match s.strip_suffix('m') {
+            Some(n) => (n, 1_000_000),
+            None => (s.as_str(), 1),
+        },
+    };
+    n.parse::<usize>()
+        .map(|n| n * mult)
+        .map_err(|_| format!("not a count: {s}"))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cartsync-loadgen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let has = |s: &str| args.sections.iter().any(|x| x == s);
+    let secs = Duration::from_secs_f64(args.secs);
+    let warmup = Duration::from_millis(args.warmup_ms);
+    let mut out = serde_json::Map::new();
+    out.insert("secs_per_level".into(), json!(args.secs));
+    if has("writes") || has("reads") {
+        let scratch = server::Scratch::new("load").map_err(|e| e.to_string())?;
+        let server = server::Server::start(&scratch.path("load.db"))?;
+        println!("server: {} on {}", server::server_binary().display(), server.addr);
+        if has("writes") {
+            out.insert("writes".into(), writes(args, server.addr, warmup, secs)?);
+        }
+        if has("reads") {
+            out.insert("reads".into(), reads(server.addr, secs)?);
+        }
+    }
+    if has("scaling") {
+        out.insert("scaling".into(), scaling(&args.scale)?);
+    }
+    if let Some(dir) = args.json.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(out)).map_err(|e| e.to_string())?;
+    std::fs::write(&args.json, text).map_err(|e| format!("{}: {e}", args.json.display()))?;
+    println!("\nresults: {}", args.json.display());
+    Ok(())
+}
+
+fn raw_pair(secs: Duration) -> Result<(Summary, Summary), String> {
+    Ok((raw::run(false, secs)?, raw::run(true, secs)?))
+}
+
+fn writes(args: &Args, addr: std::net::SocketAddr, warmup: Duration, secs: Duration) -> Result<Value, String> {
+    let run_id = (std::process::id() << 8) ^ 0x00c0_ffee;
+    println!("\n## Raw SQLite limit (before the server phases)");
+    let before = raw_pair(secs)?;
+    print_raw(&before);
+    println!("\n## Durable mutations through the server (WAL, synchronous=FULL)");
+    println!("| clients | carts | mutations/s | p50 ms | p99 ms | max ms | 409s | errors, gave up |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut levels = Vec::new();
+    let mut plan: Vec<(usize, usize, bool)> = args.clients.iter().map(|&c| (c, c, false)).collect();
+    plan.push((32, 4, true));
+    for (i, (clients, carts, hot)) in plan.into_iter().enumerate() {
+        let before_metrics = load::metrics(addr);
+        let r = load::mutations(addr, run_id + i as u32, clients, carts, hot, warmup, secs)?;
+        let after_metrics = load::metrics(addr);
+        let rejected = load::counter(&after_metrics, "cartsync_mutations_total", "rejected")
+            - load::counter(&before_metrics, "cartsync_mutations_total", "rejected");
+        if rejected > 0 {
+            return Err(format!("{rejected} mutations were rejected: the workload is wrong"));
+        }
+        println!(
+            "| {} | {}{} | {:.0} | {} | {} | {} | {} | {}, {} |",
+            clients,
+            carts,
+            if hot { " (hot)" } else { "" },
+            r.latency.rate(),
+            ms(r.latency.p50_us),
+            ms(r.latency.p99_us),
+            ms(r.latency.max_us),
+            r.conflicts,
+            r.errors,
+            r.gave_up
+        );
+        if let Some(e) = &r.first_error {
+            eprintln!("  first unexpected answer at {clients} clients: {e}");
+        }
+        levels.push(json!({
+            "clients": clients, "carts": carts, "hot": hot,
+            "latency": r.latency.json(), "conflicts_409": r.conflicts,
+            "errors": r.errors, "gave_up": r.gave_up,
+        }));
+    }
+    println!("\n## Raw SQLite limit (after the server phases)");
+    let after = raw_pair(secs)?;
+    print_raw(&after);
+    let raw_rate = (before.0.rate() + after.0.rate()) / 2.0;
+    let at32 = levels
+        .iter()
+        .find(|l| l["clients"] == 32 && l["hot"] == false)
+        .map(|l| {
+            (
+                l["latency"]["per_sec"].as_f64().unwrap_or(0.0),
+                l["latency"]["p99_ms"].as_f64().unwrap_or(0.0),
+            )
+        });
+    if let Some((rate, p99)) = at32 {
+        let ratio = rate / raw_rate.max(1.0);
+        println!(
+            "\nserver at 32 clients: {rate:.0}/s = {ratio:.2}x the raw one-commit-per-mutation rate ({raw_rate:.0}/s, mean of before/after); p99 {p99:.2} ms; goal >= 2x with p99 < 25 ms: {}",
+            if ratio >= 2.0 && p99 < 25.0 { "met" } else { "NOT met" }
+        );
+    }
+    Ok(json!({
+        "raw_before": {"update_idempotency": before.0.json(), "update_event_idempotency": before.1.json()},
+        "raw_after": {"update_idempotency": after.0.json(), "update_event_idempotency": after.1.json()},
+        "raw_mean_per_sec": round(raw_rate, 1),
+        "levels": levels,
+    }))
+}
+
+fn print_raw((a, b): &(Summary, Summary)) {
+    println!("| transaction per commit | commits/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|");
+    for (name, s) in [
+        ("update + idempotency insert", a),
+        ("update + event + idempotency insert", b),
+    ] {
+        println!("| {name} | {:.0} | {} | {} |", s.rate(), ms(s.p50_us), ms(s.p99_us));
+    }
+}
+
+fn reads(addr: std::net::SocketAddr, secs: Duration) -> Result<Value, String> {
+    const CARTS: usize = 2_000;
+    const CLIENTS: usize = 32;
+    const COLD_ROUNDS: usize = 3;
+    println!("\n## Cart reads ({CARTS} carts of 5 lines, {CLIENTS} clients)");
+    let tokens = Arc::new(load::create_carts(addr, CARTS, 5, 8)?);
+    println!("| read | reads | reads/s | p50 ms | p99 ms | cache hits | misses |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for (name, cold) in [("cold (after a cache flush)", true), ("cached", false)] {
+        let m0 = load::metrics(addr);
+        // Cold: each round flushes and reads every cart once.
+        let rounds = if cold { COLD_ROUNDS } else { 1 };
+        let mut parts = Vec::new();
+        for _ in 0..rounds {
+            parts.push(load::reads(addr, &tokens, CLIENTS, cold, secs)?);
+        }
+        let s = Summary::merge(&parts);
+        let m1 = load::metrics(addr);
+        let d = |label: &str| {
+            load::counter(&m1, "cartsync_cache_requests_total", label)
+                - load::counter(&m0, "cartsync_cache_requests_total", label)
+        };
+        let (hits, misses) = (d("hit"), d("miss"));
+        println!(
+            "| {name} | {} | {:.0} | {} | {} | {hits} | {misses} |",
+            s.count,
+            s.rate(),
+            ms(s.p50_us),
+            ms(s.p99_us)
+        );
+        rows.push(json!({"kind": if cold { "cold" } else { "cached" }, "latency": s.json(), "cache_hits": hits, "cache_misses": misses}));
+    }
+    Ok(json!({"carts": CARTS, "clients": CLIENTS, "rounds": rows}))
+}
+
+fn scaling(spec: &[String]) -> Result<Value, String> {
+    println!("\n## Store scaling (generated; in process through the server library, one caller)");
+    println!("| carts | events/cart | DB MB | generate s | cold read p50/p99 ms | write p50/p99 ms | verify pass s | verify us/cart |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for s in spec {
+        let (c, e) = s
+            .split_once(':')
+            .ok_or_else(|| format!("scale row {s}: expected carts:events"))?;
+        let r = scaling::row(count(c)?, count(e)?)?;
+        let per_cart = r.verify.as_secs_f64() * 1e6 / r.verified.max(1) as f64;
+        println!(
+            "| {} | {} | {:.0} | {:.1} | {}/{} | {}/{} | {:.2} | {:.1} |",
+            r.carts,
+            r.events,
+            r.db_mb,
+            r.generate.as_secs_f64(),
+            ms(r.read.p50_us),
+            ms(r.read.p99_us),
+            ms(r.write.p50_us),
+            ms(r.write.p99_us),
+            r.verify.as_secs_f64(),
+            per_cart
+        );
+        rows.push(json!({
+            "carts": r.carts, "events_per_cart": r.events, "db_mb": round(r.db_mb, 1),
+            "generate_secs": round(r.generate.as_secs_f64(), 2),
+            "cold_read": r.read.json(), "write": r.write.json(),
+            "verify_secs": round(r.verify.as_secs_f64(), 3), "verify_us_per_cart": round(per_cart, 2),
+        }));
+    }
+    Ok(Value::Array(rows))
+}

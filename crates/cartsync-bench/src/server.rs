@@ -1,0 +1,132 @@
+//! The real server binary on a free loopback port with a fresh database in
+//! a scratch directory; stopped (SIGTERM, then SIGKILL) when dropped.
+
+use crate::http::Conn;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A scratch directory on the same disk as the workspace (never a tmpfs:
+/// fsync must cost what it costs), removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> std::io::Result<Scratch> {
+        let base = std::env::var_os("CARTSYNC_BENCH_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target/bench-tmp"));
+        let dir = base.join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Scratch(dir))
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/release/cartsync-server`, or `CARTSYNC_SERVER_BIN`.
+pub fn server_binary() -> PathBuf {
+    std::env::var_os("CARTSYNC_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/release/cartsync-server"))
+}
+
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts the binary with `--dev` (for the cache-flush route) on `db`
+    /// and waits until `/healthz` answers.
+    pub fn start(db: &Path) -> Result<Server, String> {
+        let bin = server_binary();
+        if !bin.exists() {
+            return Err(format!(
+                "{} not found: run `cargo build --release -p cartsync-server` first",
+                bin.display()
+            ));
+        }
+        let addr = {
+            let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+            l.local_addr().map_err(|e| e.to_string())?
+        };
+        let child = Command::new(&bin)
+            .args(["--listen", &addr.to_string()])
+            .args(["--database", &format!("sqlite://{}", db.display())])
+            .args(["--secret", "bench", "--dev"])
+            // Request logs at info would be a benchmark of stderr.
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("spawning {}: {e}", bin.display()))?;
+        let mut server = Server { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut conn = Conn::new(addr);
+        while Instant::now() < deadline {
+            if let Ok(a) = conn.call("GET", "/healthz", None) {
+                if a.status == 200 {
+                    return Ok(server);
+                }
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(format!("the server exited during start-up: {status}"));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Err(format!("the server did not answer on {addr} within 60 s"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM lets it drain; SIGKILL if it does not stop within 5 s.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates the server's schema in a new database file by applying its
+/// migration files in order (as `store::sqlite` does on start), so the
+/// harness holds the only connection afterwards.
+pub fn create_schema(path: &Path) -> Result<rusqlite::Connection, String> {
+    let dir = workspace_root().join("crates/cartsync-server/migrations/sqlite");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+    for f in &files {
+        let sql = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        conn.execute_batch(&sql).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    conn.pragma_update(None, "user_version", files.len() as i64)
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
+}
