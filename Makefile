@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test lint unit web wasm-core deps-check size pkg pkg-smoke
+.PHONY: help setup demo test lint unit web wasm-core deps-check size pkg pkg-smoke \
+	bench bench-server bench-browser bench-scale-1m
 
 help:
 	@echo "make demo   run the cartsync demo"
@@ -48,3 +49,26 @@ wasm-core:
 
 deps-check:
 	@scripts/check-core-deps.sh
+
+# Benchmarks: not tests, they never fail on slow numbers (BENCHMARKS.md has
+# the method and figures). `make bench` runs both suites, a few minutes on 2
+# cores.
+bench: bench-server bench-browser
+
+# The authority: cartsync-loadgen starts target/release/cartsync-server on a
+# free loopback port with a scratch database (under target/bench-tmp/) and
+# stops it. BENCH_SERVER_ARGS passes flags, e.g. --secs 5.
+bench-server:
+	cargo build --release -p cartsync-server -p cartsync-bench
+	target/release/cartsync-loadgen $(BENCH_SERVER_ARGS)
+
+# The same store-scaling table with a 1,000,000-cart row (~5 GB scratch).
+bench-scale-1m:
+	cargo build --release -p cartsync-server -p cartsync-bench
+	target/release/cartsync-loadgen --sections scaling --scale 10k:10,100k:10,1m:10 --json target/bench/scale-1m.json
+
+# The browser SDK in headless Chromium next to plain JS, loro-crdt and yjs,
+# plus download sizes. Benchmark-only npm packages live in bench/browser/.
+bench-browser: pkg
+	cd bench/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
+	cd bench/browser && node run.mjs
