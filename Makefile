@@ -4,19 +4,25 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help setup demo test lint unit web wasm-core deps-check size pkg pkg-smoke \
+	storefront server-release node-deps e2e \
 	bench bench-server bench-browser bench-scale-1m
 
 help:
-	@echo "make demo   run the cartsync demo"
+	@echo "make demo   build everything and serve the demo storefront at http://127.0.0.1:8080"
 	@echo "make test   run every check and test (what CI runs)"
 
 setup:
 	@scripts/setup.sh
 
-demo: setup
-	cargo run --quiet -p cartsync-core --example demo
+# The storefront (www-example/) served by the release server on the embedded
+# default store (SQLite file ./cartsync.db, in-process session cache), with
+# the dev login and admin endpoints. A fixed secret keeps sign-ins valid
+# across restarts of the demo.
+demo: setup storefront server-release
+	@echo "demo: open http://127.0.0.1:8080 (Ctrl-C stops the server)"
+	target/release/cartsync-server --listen 127.0.0.1:8080 --static-dir www-example --dev --secret cartsync-demo
 
-test: setup lint unit web wasm-core deps-check pkg-smoke
+test: setup lint unit web wasm-core deps-check pkg-smoke e2e
 	@echo "make test: all checks passed"
 
 lint:
@@ -38,6 +44,26 @@ pkg: setup
 # The packed tarball, installed and imported by name.
 pkg-smoke: pkg
 	scripts/pkg-smoke.sh
+
+# The storefront imports the package from www-example/vendor/cartsync/
+# (gitignored), a copy of pkg/.
+storefront: pkg
+	rm -rf www-example/vendor/cartsync
+	mkdir -p www-example/vendor
+	cp -r pkg www-example/vendor/cartsync
+
+server-release:
+	cargo build --release -p cartsync-server
+
+# playwright-core and vite (package-lock.json) on checkouts that predate them.
+node-deps:
+	@[ -d node_modules/playwright-core ] && [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error
+
+# End to end: Playwright (playwright-core, /usr/bin/chromium) against the
+# real server binary, one server per test file on a free 127.0.0.1 port;
+# plus the packed package bundled with Vite and loaded from a plain page.
+e2e: setup node-deps storefront server-release
+	node --test --test-concurrency=1 tests/e2e/
 
 # Release size of what a browser downloads (wasm + JS glue), with a budget.
 size:

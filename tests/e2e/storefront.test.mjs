@@ -75,6 +75,7 @@ test("the bag: add, +, −, typed quantity, remove, coupon, delivery and server 
 
   await page.setViewportSize({ width: 1280, height: 860 });
   await page.locator("#drawer-body").evaluate((el) => (el.scrollTop = 0));
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(ROOT, "docs/storefront.png") });
 
   // An invalid quantity is refused on the spot, nothing is queued.
@@ -84,6 +85,42 @@ test("the bag: add, +, −, typed quantity, remove, coupon, delivery and server 
   assert.match(await page.textContent("[data-testid=toast-error]"), /1 to 999/);
   assert.deepEqual(await shownLines(page), { "tee-navy|size=L": 3, "mug-enamel": 2 });
 
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test("checkout review: price, stock and coupon problems together, fixed from the review, then ordered", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await openShop(context, server);
+  await page.click("[data-testid=add-mug-enamel]");
+  await page.click("[data-testid=add-mug-enamel]");
+  await page.click("[data-testid=add-lamp-desk]");
+  await page.click("[data-testid=add-lamp-desk]");
+  await openBag(page);
+  await page.fill("[data-testid=coupon-input]", "FIVEOFF");
+  await page.click("[data-testid=coupon-apply]");
+  await waitSynced(page);
+  assert.equal(await page.getAttribute("[data-testid=coupon-FIVEOFF]", "data-state"), "applied");
+
+  await server.api("PUT", "/admin/catalog/mug-enamel", { price: { amount: 1800, currency: "EUR" } });
+  await server.api("PUT", "/admin/catalog/lamp-desk", { stock: 1 });
+  await server.api("PUT", "/admin/coupons/FIVEOFF", { amount_off: { amount: 500, currency: "EUR" }, active: false });
+
+  await page.click("[data-testid=checkout]");
+  await page.waitForSelector("[data-testid=checkout-problems]");
+  const types = await page.$$eval("[data-testid=checkout-problems] [data-type]", (els) => els.map((e) => e.dataset.type).sort());
+  assert.deepEqual(types, ["coupon_rejected", "out_of_stock", "price_changed"]);
+  assert.match(await page.textContent("[data-testid=problem-out_of_stock-lamp-desk]"), /only 1 left, you asked for 2/);
+  assert.equal(await page.textContent("[data-testid=new-total]"), "€194.00"); // 2 × 18 + 2 × 79
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(ROOT, "docs/checkout-problems.png") });
+
+  await page.click("[data-testid='fix-lamp-desk']");
+  await page.waitForSelector("[data-testid='line-lamp-desk'][data-quantity='1']");
+  await waitSynced(page);
+  await page.click("[data-testid=checkout]");
+  await page.waitForSelector("[data-testid=order-confirmation]");
+  assert.equal(await page.textContent("[data-testid=order-total]"), "€115.00"); // 2 × 18 + 79
   assert.deepEqual(page.errors, []);
   await context.close();
 });
