@@ -89,3 +89,30 @@ test("anonymous login: the guest bag merges into the account bag, nothing lost, 
   await laptop.close();
   await phone.close();
 });
+
+// Known SDK bug (reported, not fixed here: src/ is being reworked). The
+// binding reads the user token only in `open()` and `login()`, so after a
+// sign-in in one tab the tab that holds the flush lock sends to the account
+// cart without a bearer token; the server answers 401, and the engine
+// treats that like a refused mutation: it isolates the batch and drops each
+// add as `rejected`. Intent is lost. This test runs and reports as TODO
+// until the SDK is fixed; then remove the `todo` option.
+test("sign-in in a second tab: adds from the first tab still reach the account cart", { todo: "SDK: user token not shared across tabs; 401 drops mutations" }, async () => {
+  const context = await browser.newContext();
+  const leader = await openShop(context, server); // holds the flush lock
+  const other = await openShop(context, server);
+  await leader.click("[data-testid=add-mug-enamel]");
+  await waitSynced(leader);
+  await signIn(other, "grace");
+  await other.waitForSelector("[data-testid=merge-report]", { state: "visible" });
+  await other.click("[data-testid=merge-report-close]");
+  await leader.waitForSelector("[data-testid=account-name]");
+
+  await leader.click("[data-testid=add-candle-cedar]");
+  await waitSynced(leader);
+  assert.equal(await leader.locator("[data-testid=toast-rejected]").count(), 0, "the add was not rejected");
+  const bearer = { authorization: `Bearer ${await devLogin(server, "grace")}` };
+  const cart = await server.api("GET", `/carts/${await cartToken(leader)}`, undefined, bearer);
+  assert.deepEqual(cart.body.lines.map((l) => [l.sku, l.quantity]), [["mug-enamel", 1], ["candle-cedar", 1]]);
+  await context.close();
+});
