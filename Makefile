@@ -22,20 +22,22 @@ demo: setup storefront server-release
 	@echo "demo: open http://127.0.0.1:8080 (Ctrl-C stops the server)"
 	target/release/cartsync-server --listen 127.0.0.1:8080 --static-dir www-example --dev --secret cartsync-demo
 
-test: setup lint unit web wasm-core deps-check pkg-smoke e2e
+test: setup lint unit web wasm-core deps-check pkg-smoke size e2e
 	@echo "make test: all checks passed"
 
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
-	cargo clippy -p cartsync --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy -p cartsync --target wasm32-unknown-unknown --all-targets --all-features -- -D warnings
+	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib --no-default-features --features rules -- -D warnings
+	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib -- -D warnings
 
 unit:
 	cargo test --workspace --all-features
 
 # The browser binding in headless Chromium (wasm-bindgen-test).
 web:
-	CHROMEDRIVER=/usr/bin/chromedriver cargo test -p cartsync --target wasm32-unknown-unknown --test web
+	CHROMEDRIVER=/usr/bin/chromedriver cargo test -p cartsync --target wasm32-unknown-unknown --all-features --test web
 
 # The npm package in pkg/ (web, bundler and Node targets).
 pkg: setup
@@ -66,7 +68,7 @@ e2e: setup node-deps storefront server-release
 	node --test --test-concurrency=1 tests/e2e/
 
 # Release size of what a browser downloads (wasm + JS glue), with a budget.
-size:
+size: pkg
 	scripts/size.sh
 
 # The core must build for the browser and stay free of platform crates.

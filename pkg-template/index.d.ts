@@ -1,7 +1,5 @@
-// Entry-point declarations. The class and function signatures come from
-// the declarations wasm-bindgen generates from the Rust code (web/cartsync.d.ts).
-export { validateCommand, applyCommand, applyBatch, mergeCarts, rebasePending } from "./web/cartsync.js";
-import type { CartClient as WasmCartClient } from "./web/cartsync.js";
+import type { CartEvent, CartView, CheckoutProblem, MergeReport, OpenOptions, Options, Order } from "./types.js";
+export type * from "./types.js";
 
 /** An error thrown by cartsync: `name === "CartError"` and a stable `code`. */
 export declare class CartError extends Error {
@@ -12,13 +10,21 @@ export declare class CartError extends Error {
 /** Loads the wasm module (done for you by `CartClient.open`). */
 export declare function ready(moduleOrPath?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
 
-export declare const CartClient: {
-  open(options: {
-    endpoint: string;
-    namespace?: string;
-    fetch?: typeof fetch;
-    userToken?: string;
-    requestTimeoutMs?: number;
-  }): Promise<WasmCartClient>;
-};
-export type { WasmCartClient as CartClientInstance };
+export declare class CartClient {
+  private constructor(core: unknown);
+  static open(options: OpenOptions): Promise<CartClient>;
+  addItem(args: { sku: string; quantity?: number; options?: Options }): CartView;
+  setQuantity(args: { sku: string; options?: Options; quantity: number }): CartView;
+  removeItem(args: { sku: string; options?: Options }): CartView;
+  applyCoupon(code: string): CartView;
+  removeCoupon(code: string): CartView;
+  selectShipping(option: string): CartView;
+  clear(): CartView;
+  view(): CartView;
+  subscribe(listener: (event: CartEvent) => void): () => void;
+  flush(): Promise<void>;
+  login(userToken: string): Promise<MergeReport>;
+  logout(): Promise<void>;
+  checkout(options?: { idempotencyKey?: string }): Promise<{ order: Order } | { problems: CheckoutProblem[]; cart: CartView }>;
+  close(): void;
+}

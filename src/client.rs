@@ -1,5 +1,9 @@
-//! `CartClient`, the class JavaScript uses. Each method converts its
-//! arguments, calls the engine once, and carries out the actions.
+//! `CartCore`, the wasm half of the JavaScript `CartClient`. Each method
+//! converts its arguments, calls the engine once and carries out the
+//! actions. Everything here is synchronous: the few awaits of `flush`,
+//! `login`, `logout` and `checkout` live in the package's JS wrapper
+//! (pkg-template/index.js), which calls the methods below in order — async
+//! state machines in the wasm cost more bytes than the rest of the client.
 
 use crate::clock::{now_ms, CryptoRandom};
 use crate::convert::api::{self, arg, merged_event, string_arg};
@@ -9,29 +13,28 @@ use crate::error::{cart_error, codes, from_body, from_core};
 use crate::runtime::{callback, queue, run, step, view_js, Inner, Shared, Waiter};
 use crate::storage::{CartStorage, CHECKOUT_KEY, USER_TOKEN_KEY};
 use crate::tabs::{request_lock, storage_event_parts, Listener};
-use crate::transport::{body_error, Transport, EMPTY_BODY};
-use cartsync_core::engine::{Action, Config, Engine, Failure, Persisted, TokenRecord, SERVER_CART_KEY};
+use crate::transport::{body_error, code_of, Answer, Transport};
+use cartsync_core::engine::{Action, Config, Engine, Persisted, TokenRecord, SERVER_CART_KEY};
 use cartsync_core::protocol::v1::CartView;
 use cartsync_core::{Command, IdSource};
 use js_sys::{Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 /// An offline-first cart: an optimistic local view over a durable outbox in
 /// localStorage, synced with a cartsync server (protocol v1).
-#[wasm_bindgen]
+#[wasm_bindgen(js_name = CartCore)]
 pub struct CartClient {
     shared: Shared,
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(js_class = CartCore)]
 impl CartClient {
     /// Restores the cart token, the last server cart and the outbox from
     /// localStorage (or starts empty; the server cart is created lazily,
     /// once, by the tab that holds the flush lock).
-    pub async fn open(options: JsValue) -> Result<CartClient, JsValue> {
+    pub fn open(options: JsValue) -> Result<CartClient, JsValue> {
         let fetch = Reflect::get(&options, &"fetch".into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());
@@ -133,7 +136,7 @@ impl CartClient {
             id
         };
         let weak = Rc::downgrade(&self.shared);
-        callback(move || {
+        callback(move |_| {
             if let Some(shared) = weak.upgrade() {
                 shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
             }
@@ -141,51 +144,86 @@ impl CartClient {
         .unchecked_into()
     }
 
-    /// Resolves when nothing is pending; rejects with the `CartError` of
-    /// the attempt that failed (nothing is lost: the outbox stays).
-    pub async fn flush(&self) -> Result<(), JsValue> {
-        flush(&self.shared).await
+    /// `flush()`: calls `resolve` once nothing is pending, or `reject` with
+    /// the `CartError` of the attempt that failed (nothing is lost: the
+    /// outbox stays). Sends at once if this tab leads.
+    #[wasm_bindgen(js_name = waitSettled)]
+    pub fn wait_settled(&self, resolve: Function, reject: Function) {
+        if self.shared.borrow().engine.view().pending == 0 {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+            return;
+        }
+        self.shared.borrow_mut().waiters.push(Waiter { resolve, reject });
+        step(&self.shared, |inner, now| inner.engine.refresh(now));
     }
 
-    /// Attaches the anonymous cart to the account of `userToken` (the server
-    /// merges it into the account cart) and switches to the account cart.
-    /// Resolves to the merge report; pending mutations are kept.
-    pub async fn login(&self, user_token: String) -> Result<JsValue, JsValue> {
-        flush(&self.shared).await?;
-        let token = ensure_cart(&self.shared).await?;
-        let mut transport = self.shared.borrow().transport.clone();
-        transport.user_token = Some(user_token.clone());
-        let answer = transport
-            .post(&["/carts/", &token, "/attach"].concat(), EMPTY_BODY.into(), &[])
-            .await
-            .map_err(failure_error)?;
+    /// POSTs `body` to `path` under the endpoint; resolves to `{status,
+    /// body}` (status 0: no answer). `userToken` overrides the client's own
+    /// for this request (login attaches with the new one).
+    pub fn request(&self, path: &str, body: JsValue, headers: JsValue, user_token: Option<String>) -> Promise {
+        let mut extra: Vec<(String, String)> = Vec::new();
+        if let Ok(keys) = js_sys::Reflect::own_keys(&headers) {
+            for k in keys.iter().filter_map(|k| k.as_string()) {
+                if let Some(v) = field(&headers, &k).and_then(|v| v.as_string()) {
+                    extra.push((k, v));
+                }
+            }
+        }
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let transport = self.shared.borrow().transport.clone();
+        transport.post(path, &body, &extra, user_token.as_deref())
+    }
+
+    /// The cart token, if the server cart exists yet.
+    #[wasm_bindgen(js_name = cartToken)]
+    pub fn cart_token(&self) -> Option<String> {
+        self.shared.borrow().engine.token().map(str::to_string)
+    }
+
+    /// Takes the answer to `POST /carts` (login before any item was added)
+    /// and returns the new token.
+    #[wasm_bindgen(js_name = adoptCreated)]
+    pub fn adopt_created(&self, answer: JsValue) -> Result<String, JsValue> {
+        let answer = Answer::read(&answer);
+        if answer.status != 201 {
+            return Err(from_body(&body_error(answer)));
+        }
+        let created = created(&answer.body).map_err(bad_response)?;
+        let token = created.token.clone();
+        step(&self.shared, |inner, now| {
+            inner.engine.adopt_cart(created.token, created.cart, now)
+        });
+        Ok(token)
+    }
+
+    /// Takes the answer to `POST /carts/{token}/attach`: switches to the
+    /// account cart (pending mutations kept) and returns the merge report.
+    pub fn attached(&self, answer: JsValue, user_token: String) -> Result<JsValue, JsValue> {
+        let answer = Answer::read(&answer);
         if answer.status != 200 {
             return Err(from_body(&body_error(answer)));
         }
         attached(&self.shared, &answer.body, user_token)
     }
 
-    /// Forgets the account: tries to send what is pending, then starts a new
-    /// anonymous cart. What could not be sent stays pending and goes to the
-    /// new cart (intent is never dropped).
-    pub async fn logout(&self) -> Result<(), JsValue> {
-        let _ = flush(&self.shared).await;
-        let mut inner = self.shared.borrow_mut();
-        inner.storage.remove(USER_TOKEN_KEY);
-        inner.transport.user_token = None;
-        drop(inner);
+    /// Forgets the account and starts a new anonymous cart. What is still
+    /// pending stays and goes to the new cart (intent is never dropped).
+    #[wasm_bindgen(js_name = forgetAccount)]
+    pub fn forget_account(&self) {
+        {
+            let mut inner = self.shared.borrow_mut();
+            inner.storage.remove(USER_TOKEN_KEY);
+            inner.transport.user_token = None;
+        }
         start_fresh_cart(&self.shared);
-        Ok(())
     }
 
-    /// Sends everything, then asks the server to revalidate and order the
-    /// cart at the total the shopper sees. Resolves to `{order}` or, when
-    /// prices, stock or coupons changed, `{problems, cart}` (the view is
-    /// updated; call again to confirm). Retries of one attempt reuse one
-    /// idempotency key, so a lost answer never creates two orders.
-    pub async fn checkout(&self, options: JsValue) -> Result<JsValue, JsValue> {
+    /// What to send for `checkout({idempotencyKey})` after a flush:
+    /// `{token, path, body, headers}` with the total the shopper sees and
+    /// one idempotency key per attempt (reused across retries of it).
+    #[wasm_bindgen(js_name = checkoutPlan)]
+    pub fn checkout_plan(&self, options: JsValue) -> Result<JsValue, JsValue> {
         let given_key = arg(&options, "checkout", api::idempotency_key)?;
-        flush(&self.shared).await?;
         let (token, version, expected) = {
             let inner = self.shared.borrow();
             let server = inner.engine.server_cart().cloned();
@@ -199,16 +237,20 @@ impl CartClient {
             }
         };
         let key = checkout_key(&self.shared, &token, version, given_key);
-        let transport = self.shared.borrow().transport.clone();
-        let answer = transport
-            .post(
-                &["/carts/", &token, "/checkout"].concat(),
-                checkout_request_js(&expected),
-                &[("Idempotency-Key", &key)],
-            )
-            .await
-            .map_err(failure_error)?;
-        checked_out(&self.shared, token, answer)
+        let path = ["/carts/", &token, "/checkout"].concat();
+        Ok(Obj::new()
+            .set("token", JsValue::from(token))
+            .set("path", JsValue::from(path))
+            .set("body", checkout_request_js(&expected))
+            .set("headers", Obj::new().set("Idempotency-Key", JsValue::from(key)).done())
+            .done())
+    }
+
+    /// Takes the checkout answer: `{order}`, or `{problems, cart}` after
+    /// `409 checkout_revalidation_failed`; other answers throw.
+    #[wasm_bindgen(js_name = checkedOut)]
+    pub fn checked_out(&self, token: String, answer: JsValue) -> Result<JsValue, JsValue> {
+        checked_out(&self.shared, token, Answer::read(&answer))
     }
 
     /// Stops listening, releases the flush lock (another tab takes over) and
@@ -239,41 +281,6 @@ impl CartClient {
         run(&self.shared, actions);
         self.view()
     }
-}
-
-async fn flush(shared: &Shared) -> Result<(), JsValue> {
-    if shared.borrow().engine.view().pending == 0 {
-        return Ok(());
-    }
-    let weak = Rc::downgrade(shared);
-    let promise = Promise::new(&mut |resolve, reject| {
-        if let Some(shared) = weak.upgrade() {
-            shared.borrow_mut().waiters.push(Waiter { resolve, reject });
-        }
-    });
-    step(shared, |inner, now| inner.engine.refresh(now));
-    JsFuture::from(promise).await.map(drop)
-}
-
-/// The cart token, creating the anonymous cart now if there is none yet.
-async fn ensure_cart(shared: &Shared) -> Result<String, JsValue> {
-    if let Some(t) = shared.borrow().engine.token() {
-        return Ok(t.to_string());
-    }
-    let transport = shared.borrow().transport.clone();
-    let answer = transport
-        .post("/carts", EMPTY_BODY.into(), &[])
-        .await
-        .map_err(failure_error)?;
-    if answer.status != 201 {
-        return Err(from_body(&body_error(answer)));
-    }
-    let created = created(&answer.body).map_err(bad_response)?;
-    let token = created.token.clone();
-    step(shared, |inner, now| {
-        inner.engine.adopt_cart(created.token, created.cart, now)
-    });
-    Ok(token)
 }
 
 /// A 2xx body that is not protocol v1, as a `bad_response` `CartError`.
@@ -312,7 +319,7 @@ fn attached(shared: &Shared, body: &JsValue, user_token: String) -> Result<JsVal
 /// The checkout answer: `{order}` (201), or `{problems, cart}` after a
 /// `409 checkout_revalidation_failed` (the order and problems pass through
 /// as the server sent them; the cart is adopted and returned as the view).
-fn checked_out(shared: &Shared, token: String, answer: crate::transport::Answer) -> Result<JsValue, JsValue> {
+fn checked_out(shared: &Shared, token: String, answer: Answer) -> Result<JsValue, JsValue> {
     match answer.status {
         200 | 201 => {
             let order = object(&answer.body, "order").map_err(bad_response)?;
@@ -320,7 +327,7 @@ fn checked_out(shared: &Shared, token: String, answer: crate::transport::Answer)
             start_fresh_cart(shared);
             Ok(Obj::new().set("order", order).done())
         }
-        409 if is_code(&answer.body, "checkout_revalidation_failed") => {
+        409 if code_of(&answer.body).as_deref() == Some("checkout_revalidation_failed") => {
             let body = &answer.body;
             let read = || -> Read<(JsValue, CartView)> {
                 let problems = field(body, "problems")
@@ -374,27 +381,16 @@ fn checkout_key(shared: &Shared, token: &str, version: u64, given: Option<String
     }
     let inner = &mut *shared.borrow_mut();
     let scope = format!("{token}@{version}:");
-    if let Some(stored) = inner.storage.get(CHECKOUT_KEY).filter(|s| s.starts_with(&scope)) {
-        return stored[scope.len()..].to_string();
+    if let Some(key) = inner
+        .storage
+        .get(CHECKOUT_KEY)
+        .and_then(|s| s.strip_prefix(&scope).map(str::to_string))
+    {
+        return key;
     }
     let key = inner.rng.next_id().to_string();
-    let _ = inner.storage.set(CHECKOUT_KEY, &format!("{scope}{key}"));
+    let _ = inner.storage.set(CHECKOUT_KEY, &[scope.as_str(), &key].concat());
     key
-}
-
-fn failure_error(failure: Failure) -> JsValue {
-    match failure {
-        Failure::Transient { .. } => cart_error(codes::NETWORK_ERROR, "the server could not be reached"),
-        Failure::Permanent(body) => from_body(&body),
-    }
-}
-
-fn is_code(body: &JsValue, code: &str) -> bool {
-    Reflect::get(body, &"code".into())
-        .ok()
-        .and_then(|c| c.as_string())
-        .as_deref()
-        == Some(code)
 }
 
 /// Storage events from other tabs, and online/offline.

@@ -3,33 +3,35 @@
 //! `CartClient` for JavaScript: a thin wasm-bindgen layer that wires the
 //! core's sans-IO sync engine to localStorage, fetch, timers, storage events
 //! and Web Locks. Domain rules live in `cartsync-core`; conversions in
-//! `convert.rs`; nothing here decides what a cart is.
+//! `convert/`; nothing here decides what a cart is.
 
 pub use cartsync_core as core;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "client"))]
 mod client;
 #[cfg(target_arch = "wasm32")]
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 mod clock;
 /// Public only for the round-trip tests in tests/web.rs; not part of the
 /// SDK's API.
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
+#[cfg_attr(not(all(feature = "client", feature = "rules")), allow(dead_code))]
 pub mod convert;
 #[cfg(target_arch = "wasm32")]
 pub mod error;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "rules"))]
 pub mod rules;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "client"))]
 mod runtime;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "client"))]
 mod storage;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "client"))]
 mod tabs;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "client"))]
 mod transport;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "client"))]
 pub use client::CartClient;
 
 /// A small free-list allocator (coalescing, address-ordered) instead of

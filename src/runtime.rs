@@ -64,22 +64,16 @@ pub fn run(shared: &Shared, actions: Vec<Action>) {
     for request in sends {
         let weak = Rc::downgrade(shared);
         let transport = shared.borrow().transport.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let outcome = transport.send(&request).await;
+        let id = request.id();
+        transport.send(&request, move |outcome| {
             let Some(shared) = weak.upgrade() else { return };
             if shared.borrow().closed.get() {
                 return;
             }
-            let actions = {
-                let mut inner = shared.borrow_mut();
-                let inner = &mut *inner;
-                let now = now_ms();
-                match outcome {
-                    Ok(response) => inner.engine.on_response(request.id(), response, now, &mut inner.rng),
-                    Err(failure) => inner.engine.on_failure(request.id(), failure, now, &mut inner.rng),
-                }
-            };
-            run(&shared, actions);
+            step(&shared, |inner, now| match outcome {
+                Ok(response) => inner.engine.on_response(id, response, now, &mut inner.rng),
+                Err(failure) => inner.engine.on_failure(id, failure, now, &mut inner.rng),
+            });
         });
     }
 }
@@ -87,12 +81,12 @@ pub fn run(shared: &Shared, actions: Vec<Action>) {
 /// A JS function that runs `f` once (later calls do nothing). Every
 /// one-shot callback goes through this one boxed type, so wasm-bindgen's
 /// closure glue is compiled once rather than once per closure.
-pub fn callback(f: impl FnOnce() + 'static) -> JsValue {
+pub fn callback(f: impl FnOnce(JsValue) + 'static) -> JsValue {
     once(Box::new(f))
 }
 
 #[inline(never)]
-fn once(f: Box<dyn FnOnce()>) -> JsValue {
+fn once(f: Box<dyn FnOnce(JsValue)>) -> JsValue {
     Closure::once_into_js(f)
 }
 
@@ -137,7 +131,7 @@ fn schedule_timer(shared: &Shared, inner: &mut Inner, at: u64) {
     }
     let delay = at.saturating_sub(now_ms()).min(i32::MAX as u64) as i32;
     let weak = Rc::downgrade(shared);
-    let fire = callback(move || {
+    let fire = callback(move |_| {
         if let Some(shared) = weak.upgrade() {
             shared.borrow_mut().timer = None;
             step(&shared, |inner, now| inner.engine.on_timer(now, &mut inner.rng));
@@ -156,18 +150,22 @@ pub fn queue(shared: &Shared, inner: &mut Inner, event: JsValue) {
     }
     inner.dispatch_scheduled = true;
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(shared);
-    let dispatch = callback(move || {
+    let dispatch = callback(move |_| {
         if let Some(shared) = weak.upgrade() {
             dispatch(&shared);
         }
     });
     // A microtask: after the current state change, before the next task.
-    let resolved = Promise::resolve(&JsValue::UNDEFINED);
-    if let Some(then) = js_sys::Reflect::get(&resolved, &"then".into())
+    then(&Promise::resolve(&JsValue::UNDEFINED), &dispatch);
+}
+
+/// `promise.then(f)` for a one-shot [`callback`].
+pub fn then(promise: &Promise, f: &JsValue) {
+    if let Some(then) = js_sys::Reflect::get(promise, &"then".into())
         .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|t| t.dyn_into::<Function>().ok())
     {
-        let _ = then.call1(&resolved, &dispatch);
+        let _ = then.call1(promise, f);
     }
 }
 

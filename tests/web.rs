@@ -184,6 +184,12 @@ fn lines(view: &JsValue) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// `flush()` as the package's JS wrapper does it: wait until settled.
+async fn flush(client: &CartClient) -> Result<JsValue, JsValue> {
+    let p = Promise::new(&mut |resolve, reject| client.wait_settled(resolve, reject));
+    JsFuture::from(p).await
+}
+
 async fn sleep(ms: i32) {
     let p = Promise::new(&mut |resolve, _| {
         web_sys::window()
@@ -207,13 +213,13 @@ async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 #[wasm_bindgen_test]
 async fn outbox_survives_a_reload_in_order() {
     let ns = unique("reload");
-    let first = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
+    let first = CartClient::open(options(&ns, Some(&silent_fetch()))).unwrap();
     first.add_item(item("tee", 1)).unwrap();
     first.add_item(item("mug", 2)).unwrap();
     first.add_item(item("tee", 2)).unwrap();
     first.close();
     // A new client on the same storage: what a reload does.
-    let second = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
+    let second = CartClient::open(options(&ns, Some(&silent_fetch()))).unwrap();
     let view = second.view().unwrap();
     assert_eq!(lines(&view), vec![("tee".into(), 3.0), ("mug".into(), 2.0)]);
     assert_eq!(get(&view, &["pending"]).as_f64(), Some(3.0));
@@ -222,9 +228,7 @@ async fn outbox_survives_a_reload_in_order() {
 
 #[wasm_bindgen_test]
 async fn errors_are_cart_error_objects_and_change_nothing() {
-    let client = CartClient::open(options(&unique("errors"), Some(&silent_fetch())))
-        .await
-        .unwrap();
+    let client = CartClient::open(options(&unique("errors"), Some(&silent_fetch()))).unwrap();
     for (arg, code) in [
         (item("bad sku", 1), "invalid_sku"),
         (item("tee", 0), "quantity_out_of_range"),
@@ -244,13 +248,11 @@ async fn errors_are_cart_error_objects_and_change_nothing() {
 #[wasm_bindgen_test]
 async fn sends_in_order_and_acknowledges() {
     let fake = Rc::new(RefCell::new(Fake::default()));
-    let client = CartClient::open(options(&unique("order"), Some(&stub_fetch(fake.clone()))))
-        .await
-        .unwrap();
+    let client = CartClient::open(options(&unique("order"), Some(&stub_fetch(fake.clone())))).unwrap();
     for sku in ["a", "b", "c", "d"] {
         client.add_item(item(sku, 1)).unwrap();
     }
-    client.flush().await.unwrap();
+    flush(&client).await.unwrap();
     let skus: Vec<String> = fake
         .borrow()
         .batches
@@ -279,9 +281,7 @@ async fn sends_in_order_and_acknowledges() {
 async fn retries_network_errors_timeouts_and_5xx_exactly_once() {
     let fake = Rc::new(RefCell::new(Fake::default()));
     fake.borrow_mut().faults = VecDeque::from([Fault::NetworkError, Fault::Hang, Fault::Status(503)]);
-    let client = CartClient::open(options(&unique("retry"), Some(&stub_fetch(fake.clone()))))
-        .await
-        .unwrap();
+    let client = CartClient::open(options(&unique("retry"), Some(&stub_fetch(fake.clone())))).unwrap();
     client.add_item(item("tee", 2)).unwrap();
     eventually("the add is acknowledged", || {
         get(&client.view().unwrap(), &["pending"]).as_f64() == Some(0.0)
@@ -296,11 +296,9 @@ async fn retries_network_errors_timeouts_and_5xx_exactly_once() {
 #[wasm_bindgen_test]
 async fn a_409_rebases_and_resends_with_the_new_base_version() {
     let fake = Rc::new(RefCell::new(Fake::default()));
-    let client = CartClient::open(options(&unique("conflict"), Some(&stub_fetch(fake.clone()))))
-        .await
-        .unwrap();
+    let client = CartClient::open(options(&unique("conflict"), Some(&stub_fetch(fake.clone())))).unwrap();
     client.add_item(item("tee", 1)).unwrap();
-    client.flush().await.unwrap();
+    flush(&client).await.unwrap();
     // Another device removes the tee behind this client's back (v2).
     {
         let mut f = fake.borrow_mut();
@@ -319,7 +317,7 @@ async fn a_409_rebases_and_resends_with_the_new_base_version() {
     let _unsubscribe = client.subscribe(listener.as_ref().unchecked_ref::<Function>().clone());
     let set = item("tee", 5);
     client.set_quantity(set).unwrap();
-    client.flush().await.unwrap();
+    flush(&client).await.unwrap();
     {
         let f = fake.borrow();
         assert_eq!(f.conflicts, 1);
@@ -641,9 +639,7 @@ mod conversions {
 /// an explicit `null` is a `bad_request`.
 #[wasm_bindgen_test]
 async fn arguments_default_only_when_missing() {
-    let client = CartClient::open(options(&unique("defaults"), Some(&silent_fetch())))
-        .await
-        .unwrap();
+    let client = CartClient::open(options(&unique("defaults"), Some(&silent_fetch()))).unwrap();
     let parse = |s: &str| js_sys::JSON::parse(s).unwrap();
     let view = client.add_item(parse(r#"{"sku":"tee"}"#)).unwrap();
     assert_eq!(lines(&view), vec![("tee".into(), 1.0)]);
@@ -673,9 +669,7 @@ async fn arguments_default_only_when_missing() {
 /// called the function `subscribe` returned.
 #[wasm_bindgen_test]
 async fn unsubscribe_stops_events() {
-    let client = CartClient::open(options(&unique("unsubscribe"), Some(&silent_fetch())))
-        .await
-        .unwrap();
+    let client = CartClient::open(options(&unique("unsubscribe"), Some(&silent_fetch()))).unwrap();
     let heard = Rc::new(RefCell::new(Vec::<String>::new()));
     let sink = heard.clone();
     let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {

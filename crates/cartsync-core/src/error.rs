@@ -23,9 +23,9 @@ use std::borrow::Cow;
 pub enum CartError {
     #[error("quantity {quantity} is outside {min}..={max}")]
     QuantityOutOfRange { quantity: i64, min: u32, max: u32 },
-    #[error("sku {sku:?} must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
+    #[error("sku \"{sku}\" must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
     InvalidSku { sku: String, max_len: usize },
-    #[error("option {key:?} is invalid: {reason}")]
+    #[error("option \"{key}\" is invalid: {reason}")]
     InvalidOption {
         key: String,
         /// Borrowed when the core builds it, owned when deserialised.
@@ -35,7 +35,7 @@ pub enum CartError {
     TooManyOptions { max: usize },
     #[error("a cart may hold at most {max} lines")]
     TooManyLines { max: usize },
-    #[error("coupon code {code:?} must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
+    #[error("coupon code \"{code}\" must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
     InvalidCouponCode {
         /// `coupon` on the wire: `code` is the tag that names the error.
         #[serde(rename = "coupon")]
@@ -44,11 +44,11 @@ pub enum CartError {
     },
     #[error("a cart may carry at most {max} coupons")]
     TooManyCoupons { max: usize },
-    #[error("shipping option {option:?} must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
+    #[error("shipping option \"{option}\" must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
     InvalidShippingOption { option: String, max_len: usize },
-    #[error("sku {sku:?} is not in the catalog")]
+    #[error("sku \"{sku}\" is not in the catalog")]
     UnknownSku { sku: String },
-    #[error("shipping option {option:?} is not offered")]
+    #[error("shipping option \"{option}\" is not offered")]
     UnknownShippingOption { option: String },
     #[error("mutation id {id} was already used for a different command")]
     IdempotencyKeyReused { id: String },
