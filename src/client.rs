@@ -40,8 +40,7 @@ impl CartClient {
             .and_then(|f| f.dyn_into::<Function>().ok());
         let args = arg(&options, "options", api::open_args)?;
         let storage = CartStorage::open(args.namespace.as_deref().unwrap_or(""))?;
-        let user_token = args.user_token.or_else(|| storage.get(USER_TOKEN_KEY));
-        if let Some(t) = &user_token {
+        if let Some(t) = &args.user_token {
             storage.set(USER_TOKEN_KEY, t)?;
         }
         let mut config = Config::default();
@@ -51,7 +50,6 @@ impl CartClient {
         let transport = Transport {
             endpoint: args.endpoint,
             fetch,
-            user_token,
             timeout_ms: config.request_timeout_ms,
         };
         let (engine, actions) = Engine::restore(config, storage.load(), now_ms());
@@ -170,8 +168,11 @@ impl CartClient {
             }
         }
         let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let transport = self.shared.borrow().transport.clone();
-        transport.post(path, &body, &extra, user_token.as_deref())
+        let (transport, stored) = {
+            let inner = self.shared.borrow();
+            (inner.transport.clone(), inner.storage.get(USER_TOKEN_KEY))
+        };
+        transport.post(path, &body, &extra, user_token.or(stored).as_deref())
     }
 
     /// The cart token, if the server cart exists yet.
@@ -210,11 +211,7 @@ impl CartClient {
     /// pending stays and goes to the new cart (intent is never dropped).
     #[wasm_bindgen(js_name = forgetAccount)]
     pub fn forget_account(&self) {
-        {
-            let mut inner = self.shared.borrow_mut();
-            inner.storage.remove(USER_TOKEN_KEY);
-            inner.transport.user_token = None;
-        }
+        self.shared.borrow().storage.remove(USER_TOKEN_KEY);
         start_fresh_cart(&self.shared);
     }
 
@@ -303,11 +300,7 @@ fn attached(shared: &Shared, body: &JsValue, user_token: String) -> Result<JsVal
         ))
     };
     let (token, cart, report) = read().map_err(bad_response)?;
-    {
-        let mut inner = shared.borrow_mut();
-        inner.storage.set(USER_TOKEN_KEY, &user_token)?;
-        inner.transport.user_token = Some(user_token);
-    }
+    shared.borrow().storage.set(USER_TOKEN_KEY, &user_token)?;
     step(shared, |inner, now| inner.engine.adopt_cart(token, cart, now));
     {
         let mut inner = shared.borrow_mut();

@@ -4,7 +4,7 @@
 use crate::clock::{now_ms, CryptoRandom};
 use crate::convert::api::{event_js, view_js as view_to_js};
 use crate::error::from_body;
-use crate::storage::CartStorage;
+use crate::storage::{CartStorage, USER_TOKEN_KEY};
 use crate::tabs::{Listener, LockHandle};
 use crate::transport::Transport;
 use cartsync_core::engine::{Action, Engine, SyncError};
@@ -63,9 +63,15 @@ pub fn run(shared: &Shared, actions: Vec<Action>) {
     }
     for request in sends {
         let weak = Rc::downgrade(shared);
-        let transport = shared.borrow().transport.clone();
+        // The user token is read from storage at each send: a sign-in in
+        // another tab must reach whichever tab sends (it writes the token
+        // before it switches the cart token, so the order is safe).
+        let (transport, user_token) = {
+            let inner = shared.borrow();
+            (inner.transport.clone(), inner.storage.get(USER_TOKEN_KEY))
+        };
         let id = request.id();
-        transport.send(&request, move |outcome| {
+        transport.send(&request, user_token.as_deref(), move |outcome| {
             let Some(shared) = weak.upgrade() else { return };
             if shared.borrow().closed.get() {
                 return;

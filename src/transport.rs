@@ -26,8 +26,6 @@ pub struct Transport {
     pub endpoint: String,
     /// A caller-supplied `fetch`, else the global one.
     pub fetch: Option<Function>,
-    /// Sent as `Authorization: Bearer …` (account carts).
-    pub user_token: Option<String>,
     pub timeout_ms: u64,
 }
 
@@ -51,13 +49,13 @@ impl Answer {
 }
 
 impl Transport {
-    /// POSTs a JSON body with `Authorization` for `user_token` (or the
-    /// client's own), resolving to the raw answer (see [`Answer::read`]).
+    /// POSTs a JSON body, with `Authorization: Bearer` when there is a user
+    /// token, resolving to the raw answer (see [`Answer::read`]).
     pub fn post(&self, path: &str, body: &JsValue, extra: &[(&str, &str)], user_token: Option<&str>) -> Promise {
         let headers = Object::new();
         set(&headers, "Accept", &"application/json".into());
         set(&headers, "Content-Type", &"application/json".into());
-        if let Some(t) = user_token.or(self.user_token.as_deref()) {
+        if let Some(t) = user_token {
             set(&headers, "Authorization", &["Bearer ", t].concat().into());
         }
         for (k, v) in extra {
@@ -70,15 +68,20 @@ impl Transport {
     }
 
     /// Sends an engine request; `done` gets the sorted outcome.
-    pub fn send(&self, request: &Request, done: impl FnOnce(Result<Response, Failure>) + 'static) {
+    pub fn send(
+        &self,
+        request: &Request,
+        user_token: Option<&str>,
+        done: impl FnOnce(Result<Response, Failure>) + 'static,
+    ) {
         let (promise, sort): (Promise, Sorter) = match request {
-            Request::CreateCart { .. } => (self.post("/carts", &Object::new(), &[], None), sort_created),
+            Request::CreateCart { .. } => (self.post("/carts", &Object::new(), &[], user_token), sort_created),
             Request::Mutations { token, body, .. } => (
                 self.post(
                     &["/carts/", token, "/mutations"].concat(),
                     &mutations_request_js(&body.mutations),
                     &[],
-                    None,
+                    user_token,
                 ),
                 sort_mutations,
             ),

@@ -90,14 +90,11 @@ test("anonymous login: the guest bag merges into the account bag, nothing lost, 
   await phone.close();
 });
 
-// Known SDK bug (reported, not fixed here: src/ is being reworked). The
-// binding reads the user token only in `open()` and `login()`, so after a
-// sign-in in one tab the tab that holds the flush lock sends to the account
-// cart without a bearer token; the server answers 401, and the engine
-// treats that like a refused mutation: it isolates the batch and drops each
-// add as `rejected`. Intent is lost. This test runs and reports as TODO
-// until the SDK is fixed; then remove the `todo` option.
-test("sign-in in a second tab: adds from the first tab still reach the account cart", { todo: "SDK: user token not shared across tabs; 401 drops mutations" }, async () => {
+// A sign-in in one tab must reach the tab that holds the flush lock: the
+// binding reads the user token from shared storage at every send (it once
+// kept it per tab, so the leader sent to the account cart without a bearer
+// token, got 401 and dropped the adds as rejected).
+test("sign-in in a second tab: adds from the first tab still reach the account cart", async () => {
   const context = await browser.newContext();
   const leader = await openShop(context, server); // holds the flush lock
   const other = await openShop(context, server);
