@@ -200,6 +200,10 @@ impl Engine {
                 }));
             }
             "cart_merged" => self.waiting_for_token = true,
+            // About the request's credentials, not its mutations: keep them
+            // all and retry with backoff (or at once on `retry_now`, when the
+            // binding has new credentials).
+            "unauthorized" | "forbidden" => self.back_off(now, rng, None),
             _ if ids.len() > 1 => self.isolate = true,
             _ => match ids.first() {
                 Some(id) => {

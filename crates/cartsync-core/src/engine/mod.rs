@@ -287,6 +287,17 @@ impl Engine {
         actions
     }
 
+    /// Something outside changed that may make sending work again (new
+    /// credentials after a sign-in, the page became visible): retry at once
+    /// instead of waiting for the backoff.
+    pub fn retry_now(&mut self, now: u64) -> Vec<Action> {
+        self.backoff.reset();
+        self.retry_at = None;
+        let mut actions = Vec::new();
+        self.finish(now, &mut actions);
+        actions
+    }
+
     /// Switches to another cart (after login attached the anonymous cart to
     /// an account cart): persists it and sends what is pending there.
     pub fn adopt_cart(&mut self, token: String, cart: CartView, now: u64) -> Vec<Action> {

@@ -185,3 +185,19 @@ fn a_failed_refresh_is_retried_after_the_backoff() {
     e.on_response(req, ok_response(cart_at(2, &[("z", 1)]), vec![]), 600, &mut rng);
     assert_eq!((e.view().status, e.view().cart.version), (Status::Synced, 2));
 }
+
+#[test]
+fn an_auth_failure_keeps_every_mutation_and_retries() {
+    for code in ["unauthorized", "forbidden"] {
+        let (mut e, mut rng) = leader(1, &[]);
+        let first = e.issue(Command::add("a", 1), 1, &mut rng).unwrap();
+        e.issue(Command::add("b", 1), 2, &mut rng).unwrap();
+        let (req, _) = batch(&first).unwrap();
+        let a = e.on_failure(req, Failure::Permanent(body(code)), 3, &mut rng);
+        assert!(events(&a).is_empty(), "nothing is rejected for a credentials problem");
+        assert!(sends(&a).is_empty(), "backing off");
+        assert_eq!((e.view().pending, e.view().status), (2, Status::Error));
+        let (_, sent) = batch(&e.retry_now(4)).expect("new credentials: retry at once");
+        assert_eq!(sent.len(), 2);
+    }
+}
