@@ -12,7 +12,7 @@ use crate::convert::wire::{cart_view, checkout_request_js, created};
 use crate::error::{cart_error, codes, from_body, from_core};
 use crate::runtime::{callback, queue, run, step, view_js, Inner, Shared, Waiter};
 use crate::storage::{CartStorage, CHECKOUT_KEY, USER_TOKEN_KEY};
-use crate::tabs::{request_lock, storage_event_parts, Listener};
+use crate::tabs::{request_lock, storage_event_key, Listener};
 use crate::transport::{body_error, code_of, Answer, Transport};
 use cartsync_core::engine::{Action, Config, Engine, Persisted, TokenRecord, SERVER_CART_KEY};
 use cartsync_core::protocol::v1::CartView;
@@ -301,7 +301,12 @@ fn attached(shared: &Shared, body: &JsValue, user_token: String) -> Result<JsVal
     };
     let (token, cart, report) = read().map_err(bad_response)?;
     shared.borrow().storage.set(USER_TOKEN_KEY, &user_token)?;
-    step(shared, |inner, now| inner.engine.adopt_cart(token, cart, now));
+    step(shared, |inner, now| {
+        let mut actions = inner.engine.adopt_cart(token, cart, now);
+        // New credentials: nothing waits for a backoff meant for the old ones.
+        actions.extend(inner.engine.retry_now(now));
+        actions
+    });
     {
         let mut inner = shared.borrow_mut();
         queue(shared, &mut inner, merged_event(&report));
@@ -392,10 +397,16 @@ fn listen(shared: &Shared) {
     let weak = Rc::downgrade(shared);
     let on_storage = Listener::new(&window, "storage", move |event| {
         let Some(shared) = weak.upgrade() else { return };
-        let Some((key, value)) = storage_event_parts(&event) else {
+        let Some(key) = storage_event_key(&event) else {
             return;
         };
-        let change = shared.borrow().storage.change_for(&key, value);
+        if shared.borrow().storage.is_user_token_key(&key) {
+            // New credentials (a sign-in in another tab): what waited on a
+            // 401 can go now; sends read the token from storage.
+            step(&shared, |inner, now| inner.engine.retry_now(now));
+            return;
+        }
+        let change = shared.borrow().storage.change_for(&key);
         if let Some(change) = change {
             step(&shared, |inner, now| inner.engine.on_storage(change, now));
         }

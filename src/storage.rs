@@ -107,9 +107,12 @@ impl CartStorage {
     }
 
     /// What a `storage` event from another tab means to the engine, if it
-    /// is one of ours.
-    pub fn change_for(&self, key: &str, new_value: Option<String>) -> Option<StorageChange> {
-        let key = key.strip_prefix(&self.prefix)?;
+    /// is one of ours. The key's value is read now rather than taken from
+    /// the event: events arrive late, and an old `newValue` could bring back
+    /// a mutation another tab has since settled.
+    pub fn change_for(&self, full_key: &str) -> Option<StorageChange> {
+        let key = full_key.strip_prefix(&self.prefix)?;
+        let new_value = self.raw.get_item(full_key).ok().flatten();
         if key == TOKEN_KEY {
             return new_value
                 .and_then(|t| from_json(&t, token_record))
@@ -125,6 +128,11 @@ impl CartStorage {
             Some(text) => from_json(&text, stored_mutation).map(StorageChange::MutationAdded),
             None => parse_id(id).map(StorageChange::MutationRemoved),
         }
+    }
+
+    /// Whether a storage event's key is the shared user token.
+    pub fn is_user_token_key(&self, full_key: &str) -> bool {
+        full_key.strip_prefix(&self.prefix) == Some(USER_TOKEN_KEY)
     }
 
     /// The user-facing key prefix (for the flush lock's name).

@@ -41,10 +41,9 @@ impl Drop for Listener {
     }
 }
 
-/// Key and new value of a `storage` event (`None` value: removed).
-pub fn storage_event_parts(event: &JsValue) -> Option<(String, Option<String>)> {
-    let event = event.dyn_ref::<StorageEvent>()?;
-    Some((event.key()?, event.new_value()))
+/// The key a `storage` event is about (`None` for `clear()`).
+pub fn storage_event_key(event: &JsValue) -> Option<String> {
+    event.dyn_ref::<StorageEvent>()?.key()
 }
 
 /// Asks for the flush lock `name`. `on_granted` runs when this tab gets it;
