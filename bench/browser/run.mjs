@@ -11,16 +11,20 @@ import { measureSizes } from "./sizes.mjs";
 
 const here = resolve(import.meta.dirname);
 const root = resolve(here, "../..");
-const pkgDir = join(root, "pkg");
+// BENCH_PKG=<dir> measures another `make pkg` output instead of pkg/.
+const pkgDir = process.env.BENCH_PKG ? resolve(process.env.BENCH_PKG) : join(root, "pkg");
 const dist = join(root, "target/bench/browser-dist");
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const QUICK = process.env.BENCH_QUICK === "1";
 const SIZES = [
   { lines: 10, ops: QUICK ? 200 : 2000, warmup: 200 },
   { lines: 100, ops: QUICK ? 200 : 2000, warmup: 200 },
-  { lines: 1000, ops: QUICK ? 50 : 400, warmup: 50 },
+  { lines: 1000, ops: QUICK ? 50 : 150, warmup: 20 },
 ];
-const IMPLS = ["cartsync", "plain", "loro", "yjs"];
+// BENCH_PKG_B=<dir of another `make pkg` output> adds it as "cartsync-b"
+// (an A/B of two SDK builds in the same page and run).
+const PKG_B = process.env.BENCH_PKG_B ? resolve(process.env.BENCH_PKG_B) : null;
+const IMPLS = ["cartsync", ...(PKG_B ? ["cartsync-b"] : []), "plain", "loro", "yjs"];
 
 if (!existsSync(join(pkgDir, "web/cartsync_bg.wasm"))) {
   console.error("pkg/ is missing: run `make pkg` first (make bench-browser does)");
@@ -40,6 +44,7 @@ const kb = (b) => (b / 1024).toFixed(1);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 const out = { reps: REPS, quick: QUICK };
+const pageErrors = [];
 
 // Sizes first (no browser needed).
 const sizes = await measureSizes(root, pkgDir);
@@ -52,14 +57,17 @@ for (const r of sizes.rows) {
   console.log(`| ${r.name} | ${r.version} | ${t(r.js)} | ${t(r.wasm)} | ${kb(r.total.gzip)} | ${kb(r.total.brotli)} |`);
 }
 
-const server = await serve({ "/pkg/": pkgDir, "/bench/": join(here, "page"), "/node_modules/": join(here, "node_modules"), "/dist/": dist });
+const server = await serve({ "/pkg/": pkgDir, ...(PKG_B ? { "/pkgb/": PKG_B } : {}), "/bench/": join(here, "page"), "/node_modules/": join(here, "node_modules"), "/dist/": dist });
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
 try {
   out.browser = browser.version();
   const newPage = async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    page.on("pageerror", (e) => console.error("page error:", e.message));
+    page.on("pageerror", (e) => {
+      pageErrors.push(e.message);
+      if (pageErrors.length === 1) console.error("page error:", e.message);
+    });
     await page.goto(`${server.url}/bench/index.html`);
     await page.waitForFunction(() => window.benchReady === true);
     return { context, page };
@@ -138,6 +146,13 @@ try {
   }
 
   out.rebase = await page.evaluate(() => window.bench.rebase(200, 100, 300));
+  console.log("\nDiagnostic, cartsync `view()` alone with nothing pending (engine view + conversion to JS), p50:");
+  for (const s of SIZES) {
+    const p = median(runs[`cartsync@${s.lines}`].map((r) => r.probe.p50));
+    out.optimistic.find((r) => r.impl === "cartsync" && r.lines === s.lines).view_p50 = p;
+    console.log(`- ${s.lines} lines: ${fmt(p)}`);
+  }
+
   console.log("\n## Rebase (rebasePending: 100 pending mutations onto a server cart of 200 changed lines)");
   console.log(`p50 ${fmt(out.rebase.p50)}, p99 ${fmt(out.rebase.p99)}, min ${fmt(out.rebase.min)} over ${out.rebase.n} runs; ${out.rebase.reconciliations} reconciliations reported`);
 
@@ -154,6 +169,8 @@ try {
   await browser.close();
   await server.close();
 }
+out.pageErrors = pageErrors;
+if (pageErrors.length) console.log(`\n${pageErrors.length} uncaught page error(s) during the run (first: ${pageErrors[0]})`);
 mkdirSync(join(root, "target/bench"), { recursive: true });
 writeFileSync(join(root, "target/bench/browser.json"), JSON.stringify(out, null, 2));
 console.log("\nresults: target/bench/browser.json");

@@ -3,7 +3,7 @@
 // nothing is tree-shaken away), plus its .wasm file as published; raw,
 // gzip -9 and brotli q11 (node's zlib).
 import { build } from "esbuild";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { join } from "node:path";
 
@@ -39,8 +39,12 @@ export async function measureSizes(root, pkgDir) {
   const rows = [];
   const cartsyncJs = sizes(await bundle(`export * from ${JSON.stringify(join(pkgDir, "index.js"))};`, here));
   const cartsyncWasm = sizes(readFileSync(join(pkgDir, "web/cartsync_bg.wasm")));
-  rows.push({ name: "cartsync (this repo, pkg/ web build)", version: "HEAD", js: cartsyncJs, wasm: cartsyncWasm });
-  const glue = sizes(readFileSync(join(pkgDir, "web/cartsync.js")));
+  rows.push({ name: "cartsync (CartClient: pkg/index.js + web/)", version: "HEAD", js: cartsyncJs, wasm: cartsyncWasm });
+  if (existsSync(join(pkgDir, "rules.js"))) {
+    const rulesJs = sizes(await bundle(`export * from ${JSON.stringify(join(pkgDir, "rules.js"))};`, here));
+    const rulesWasm = sizes(readFileSync(join(pkgDir, "rules/cartsync_bg.wasm")));
+    rows.push({ name: "cartsync/rules (optional second module)", version: "HEAD", js: rulesJs, wasm: rulesWasm });
+  }
   const peers = [
     ["replicache", "replicache", null],
     ["loro-crdt", "loro-crdt/web", "loro-crdt/web/loro_wasm_bg.wasm"],
@@ -52,5 +56,5 @@ export async function measureSizes(root, pkgDir) {
     rows.push({ name, version: version(name), js, wasm: wasm ? sizes(readFileSync(join(mods, wasm))) : none });
   }
   for (const r of rows) r.total = add(r.js, r.wasm);
-  return { rows, cartsyncGlueAsShipped: glue };
+  return { rows };
 }

@@ -1,12 +1,14 @@
 // The browser workloads. Each function runs in the page and returns
 // numbers; run.mjs drives them through Playwright and aggregates.
-import { CartClient, ready, rebasePending } from "cartsync";
+import { CartClient, ready } from "cartsync";
+import { ready as rulesReady, rebasePending } from "cartsync/rules";
 import initLoro, { LoroDoc, LoroMap } from "loro-crdt";
 import * as Y from "yjs";
 import { FakeAuthority, lineView, sku } from "./fake-authority.js";
 
 export async function setup() {
   await ready();
+  await rulesReady();
   await initLoro();
   return { isolated: globalThis.crossOriginIsolated === true, resolutionUs: timerResolutionUs() };
 }
@@ -54,31 +56,47 @@ function mutationKeys(prefix) {
 }
 
 // Each implementation: prepare(lines) -> {run(i) (timed), after(i) (untimed), done()}.
+/** The SDK workload on a package module (`cartsync`, or the comparison build `cartsync-b`). */
+async function sdk(mod, lines) {
+  const ns = `bench${lines}`;
+  const fake = new FakeAuthority(lines);
+  const client = await mod.CartClient.open({ endpoint: "/api/v1", fetch: fake.fetch, namespace: ns });
+  client.addItem({ sku: sku(0), quantity: 1 });
+  await client.flush();
+  check(client.view().lines.length === lines, "the client's cart has all lines");
+  const keyPrefix = `${ns}/cartsync:v1:m:`;
+  let view;
+  return {
+    run(i) {
+      const o = op(i, lines);
+      view = o.add ? client.addItem({ sku: o.sku, quantity: 1 }) : client.setQuantity({ sku: o.sku, quantity: o.quantity });
+    },
+    async after() {
+      check(view.lines.length === lines && view.pending === 1, "the view shows the mutation");
+      check(mutationKeys(keyPrefix) === 1, "the mutation is in localStorage");
+      await client.flush();
+    },
+    /** Diagnostic: view() alone (engine view + conversion to JS), nothing pending. */
+    probe() {
+      const t0 = performance.now();
+      client.view();
+      return (performance.now() - t0) * 1000;
+    },
+    done() {
+      client.close();
+      client.free?.();
+    },
+  };
+}
+
 const IMPLS = {
-  async cartsync(lines) {
-    const ns = `bench${lines}`;
-    const fake = new FakeAuthority(lines);
-    const client = await CartClient.open({ endpoint: "/api/v1", fetch: fake.fetch, namespace: ns });
-    client.addItem({ sku: sku(0), quantity: 1 });
-    await client.flush();
-    check(client.view().lines.length === lines, "the client's cart has all lines");
-    const keyPrefix = `${ns}/cartsync:v1:m:`;
-    let view;
-    return {
-      run(i) {
-        const o = op(i, lines);
-        view = o.add ? client.addItem({ sku: o.sku, quantity: 1 }) : client.setQuantity({ sku: o.sku, quantity: o.quantity });
-      },
-      async after(i) {
-        check(view.lines.length === lines && view.pending === 1, "the view shows the mutation");
-        check(mutationKeys(keyPrefix) === 1, "the mutation is in localStorage");
-        await client.flush();
-      },
-      done() {
-        client.close();
-        client.free();
-      },
-    };
+  cartsync: (lines) => sdk({ CartClient }, lines),
+
+  /** A second build of the package (BENCH_PKG_B), for A/B comparisons. */
+  async "cartsync-b"(lines) {
+    const mod = await import("cartsync-b");
+    await mod.ready();
+    return sdk(mod, lines);
   },
 
   async plain(lines) {
@@ -179,27 +197,29 @@ export async function optimistic(impl, lines, ops, warmup) {
   localStorage.clear();
   const it = await IMPLS[impl](lines);
   const us = [];
+  const probe = [];
   for (let i = 0; i < warmup + ops; i++) {
     const t0 = performance.now();
     it.run(i);
     const t1 = performance.now();
     if (i >= warmup) us.push((t1 - t0) * 1000);
     await it.after(i);
+    if (i >= warmup && it.probe) probe.push(it.probe());
   }
   it.done();
   localStorage.clear();
-  return summarize(us);
+  return { ...summarize(us), probe: probe.length ? summarize(probe) : null };
 }
 
 const uuid = () => crypto.randomUUID();
 
 /**
  * Lets the flush lock's grant arrive before a client is closed: closing a
- * client whose Web Lock request is still pending makes the later grant call
- * a dropped closure ("closure invoked recursively or after being dropped",
- * an uncaught page error). Untimed.
+ * client right after open makes the later grant call a dropped closure
+ * ("closure invoked recursively or after being dropped", an uncaught page
+ * error; reproduced with open, addItem, close). Untimed.
  */
-const settle = () => new Promise((r) => setTimeout(r, 20));
+const settle = () => new Promise((r) => setTimeout(r, 50));
 
 /** The core Cart wire shape (snake_case) with `lines` lines. */
 function coreCart(lines, version) {
@@ -265,7 +285,7 @@ export async function prepareStorage(lines, pending) {
   check(client.view().pending === pending, "the mutations are pending");
   await settle();
   client.close();
-  client.free();
+  client.free?.();
   const saved = {};
   for (let k = 0; k < localStorage.length; k++) {
     const key = localStorage.key(k);
@@ -293,7 +313,7 @@ export async function coldOpen(lines, pending, reps) {
     if (r >= 3) us.push((t1 - t0) * 1000);
     await settle();
     client.close();
-    client.free();
+    client.free?.();
   }
   localStorage.clear();
   return { ...summarize(us), keys: Object.keys(saved).length, storageChars: bytes };
