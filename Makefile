@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test lint unit web wasm-core deps-check size pkg pkg-smoke \
+.PHONY: help setup demo test lint unit types-fresh web wasm-core deps-check size pkg pkg-smoke \
 	storefront server-release node-deps e2e \
 	bench bench-server bench-browser bench-scale-1m
 
@@ -22,7 +22,7 @@ demo: setup storefront server-release
 	@echo "demo: open http://127.0.0.1:8080 (Ctrl-C stops the server)"
 	target/release/cartsync-server --listen 127.0.0.1:8080 --static-dir www-example --dev --secret cartsync-demo
 
-test: setup lint unit web wasm-core deps-check pkg-smoke size e2e
+test: setup lint unit types-fresh web wasm-core deps-check pkg-smoke size e2e
 	@echo "make test: all checks passed"
 
 lint:
@@ -34,6 +34,13 @@ lint:
 
 unit:
 	cargo test --workspace --all-features
+
+# The TypeScript declarations of the wire types are generated from the Rust
+# types (ts-rs, by `make unit`: the core's tests with --features ts); they
+# must match what is committed.
+types-fresh:
+	@git diff --exit-code --stat -- pkg-template/types || { echo "pkg-template/types is stale: run 'cargo test -p cartsync-core --features ts' and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- pkg-template/types)" || { echo "pkg-template/types has uncommitted files" >&2; exit 1; }
 
 # The browser binding in headless Chromium (wasm-bindgen-test).
 web:

@@ -1,4 +1,7 @@
-import type { CartEvent, CartView, CheckoutProblem, MergeReport, OpenOptions, Options, Order } from "./types.js";
+import type { CartEvent, CartView, OpenOptions, Options } from "./types.js";
+import type { CheckoutProblem } from "./types/v1/CheckoutProblem.js";
+import type { MergeReport } from "./types/v1/MergeReport.js";
+import type { Order } from "./types/v1/Order.js";
 export type * from "./types.js";
 
 /** An error thrown by cartsync: `name === "CartError"` and a stable `code`. */

@@ -12,3 +12,19 @@ echo '{ "name": "smoke", "private": true, "type": "module" }' > package.json
 npm install --no-audit --no-fund --loglevel=error "./$tarball"
 cp "$root/tests/pkg/node-smoke.test.mjs" .
 node --test node-smoke.test.mjs
+
+# The declarations, type-checked as a TypeScript user would consume them
+# (strict, no skipLibCheck: our .d.ts files are checked too).
+cp "$root/tests/pkg/types-check.ts" .
+cat > tsconfig.json <<'JSON'
+{
+  "compilerOptions": {
+    "strict": true, "noEmit": true, "skipLibCheck": false,
+    "target": "es2022", "module": "esnext", "moduleResolution": "bundler",
+    "lib": ["es2022", "dom"]
+  },
+  "files": ["types-check.ts"]
+}
+JSON
+"$root/node_modules/.bin/tsc" -p tsconfig.json
+echo "pkg-smoke: declarations type-check"

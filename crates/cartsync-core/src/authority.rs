@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 /// What became of one mutation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum MutationStatus {
     Applied,
@@ -24,9 +25,11 @@ pub enum MutationStatus {
 /// the mutation produced (applied), or the version it was judged against
 /// (rejected). A `duplicate` repeats the stored version and error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MutationResult {
     pub id: MutationId,
     pub status: MutationStatus,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
@@ -35,6 +38,7 @@ pub struct MutationResult {
 /// An idempotency record: the command a mutation id was first used with and
 /// the result it got. Kept by the authority for the retention period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct IdempotencyRecord {
     pub command: Command,
     pub result: MutationResult,
@@ -66,24 +70,32 @@ impl CommandCheck for () {
 
 /// One applied mutation, as the event log stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AppliedEvent {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
     pub mutation_id: MutationId,
     pub command: Command,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub at: u64,
 }
 
 /// The batch stopped at a mutation whose base version is stale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Conflict {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub index: usize,
     pub id: MutationId,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expected: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub found: u64,
 }
 
 /// Everything the authority must commit, atomically, for one batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct BatchDecision {
     /// The cart after the decided prefix.
     pub cart: Cart,

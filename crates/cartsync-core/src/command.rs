@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 /// assert!(c.is_commutative());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "type", rename_all = "snake_case", try_from = "WireCommand")]
 pub enum Command {
     AddItem {
         sku: Sku,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         quantity: i64,
         #[serde(default)]
         options: Options,
@@ -26,6 +28,7 @@ pub enum Command {
         sku: Sku,
         #[serde(default)]
         options: Options,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         quantity: i64,
     },
     RemoveItem {
@@ -168,9 +171,11 @@ impl TryFrom<WireCommand> for Command {
 /// A command with its identity: the client's mutation id (for idempotency)
 /// and the cart version it was built on (for conditional writes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Mutation {
     pub id: MutationId,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub base_version: Option<u64>,
     pub command: Command,
 }

@@ -127,6 +127,7 @@ impl CartError {
 
 /// An error as it travels on the wire: a stable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A line both carts had (same sku, same options): quantities were summed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SummedLine {
     pub sku: Sku,
     #[serde(default)]
@@ -21,6 +22,7 @@ pub struct SummedLine {
 
 /// A line identified by its key and quantity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct LineRef {
     pub sku: Sku,
     #[serde(default)]
@@ -40,6 +42,7 @@ impl From<&Line> for LineRef {
 
 /// What a merge did, for the UI to show.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MergeReport {
     /// Lines both carts had; quantities summed.
     pub summed: Vec<SummedLine>,

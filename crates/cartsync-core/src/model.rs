@@ -9,6 +9,7 @@ use std::fmt;
 /// [`crate::Limits::check_sku`], not at deserialisation, so a bad SKU is a
 /// typed `invalid_sku` rejection instead of a parse failure.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(transparent)]
 pub struct Sku(pub String);
 
@@ -35,8 +36,9 @@ pub type Options = BTreeMap<String, String>;
 
 /// A client-chosen mutation id (a UUID), stable for the mutation's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(transparent)]
-pub struct MutationId(pub uuid::Uuid);
+pub struct MutationId(#[cfg_attr(feature = "ts", ts(type = "string"))] pub uuid::Uuid);
 
 impl MutationId {
     /// Builds an id from 16 random bytes, stamping the UUID v4 bits. The core
@@ -54,6 +56,7 @@ impl fmt::Display for MutationId {
 
 /// One line of a cart. Its identity is `(sku, options)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Line {
     pub sku: Sku,
     #[serde(default)]
@@ -69,6 +72,7 @@ impl Line {
 
 /// Where a coupon stands with pricing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum CouponState {
     /// Not yet validated by pricing (new, merged or rebased).
@@ -82,6 +86,7 @@ pub enum CouponState {
 /// A coupon code on a cart. `reason` is set exactly when `state` is
 /// `rejected` (wire form `{"code", "state", "reason"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Coupon {
     pub code: String,
     pub state: CouponState,
@@ -123,7 +128,9 @@ impl Coupon {
 /// assert!(cart.lines.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Cart {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
     #[serde(default)]
     pub owner: Option<String>,
@@ -134,6 +141,7 @@ pub struct Cart {
     #[serde(default)]
     pub shipping_option: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated_at: u64,
 }
 

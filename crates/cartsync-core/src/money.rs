@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(m.amount, 5997);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Money {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub amount: i64,
     pub currency: String,
 }
@@ -51,6 +53,7 @@ impl Money {
 /// Cart totals as pricing estimates them. The order's totals are computed
 /// again at checkout from a revalidated snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Totals {
     pub subtotal: Money,
     pub discount: Money,

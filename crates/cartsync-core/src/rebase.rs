@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A change to the shopper's view that they did not make themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reconciliation {
     /// A `set_quantity` whose line the server no longer has re-created it:

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A cart line as rendered: the durable line plus catalog display data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct LineView {
     pub sku: Sku,
     #[serde(default)]
@@ -26,7 +27,9 @@ pub struct LineView {
 /// The cart as the server sends it (`GET /carts/{token}` and every response
 /// that carries a cart).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CartView {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
     #[serde(default)]
     pub owner: Option<String>,
@@ -39,6 +42,7 @@ pub struct CartView {
     #[serde(default)]
     pub totals: Option<Totals>,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated_at: u64,
 }
 
@@ -90,6 +94,7 @@ impl CartView {
 
 /// `POST /carts` → 201.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CreateCartResponse {
     pub token: String,
     pub cart: CartView,
@@ -97,12 +102,14 @@ pub struct CreateCartResponse {
 
 /// `POST /carts/{token}/mutations` request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MutationsRequest {
     pub mutations: Vec<Mutation>,
 }
 
 /// `POST /carts/{token}/mutations` → 200.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MutationsResponse {
     pub cart: CartView,
     pub results: Vec<MutationResult>,
@@ -111,6 +118,7 @@ pub struct MutationsResponse {
 /// `409 version_conflict`: the current cart and the results of the mutations
 /// before the conflicting one (which are committed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ConflictResponse {
     pub code: String,
     pub message: String,
@@ -121,6 +129,7 @@ pub struct ConflictResponse {
 
 /// `POST /carts/{token}/attach` → 200.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AttachResponse {
     pub token: String,
     pub cart: CartView,
@@ -129,12 +138,14 @@ pub struct AttachResponse {
 
 /// `POST /carts/{token}/checkout` request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CheckoutRequest {
     pub expected_total: Money,
 }
 
 /// One reason checkout could not go ahead as the shopper saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "type", rename_all = "snake_case", try_from = "WireProblem")]
 pub enum CheckoutProblem {
     PriceChanged {
@@ -215,6 +226,7 @@ impl TryFrom<WireProblem> for CheckoutProblem {
 
 /// `409 checkout_revalidation_failed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CheckoutRejected {
     pub code: String,
     pub message: String,
@@ -224,6 +236,7 @@ pub struct CheckoutRejected {
 
 /// A line of an order, at the price committed at checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct OrderLine {
     pub sku: Sku,
     #[serde(default)]
@@ -235,6 +248,7 @@ pub struct OrderLine {
 
 /// An order built from a revalidated cart snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Order {
     pub id: String,
     pub status: String,
@@ -242,17 +256,20 @@ pub struct Order {
     pub coupons: Vec<String>,
     pub shipping_option: Option<String>,
     pub totals: Totals,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created_at: u64,
 }
 
 /// `POST /carts/{token}/checkout` → 201.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CheckoutResponse {
     pub order: Order,
 }
 
 /// A catalog entry (`GET /catalog`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Product {
     pub sku: Sku,
     pub name: String,
@@ -264,6 +281,7 @@ pub struct Product {
 
 /// `GET /catalog` → 200.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CatalogResponse {
     pub products: Vec<Product>,
 }
