@@ -107,3 +107,21 @@ pub fn run(with_event: bool, secs: Duration) -> Result<Summary, String> {
     }
     Ok(Summary::of(latencies, start.elapsed()))
 }
+
+/// The disk's own flush latency: 4 KB written and `sync_data`ed, `n` times
+/// (what `dd oflag=dsync` measures).
+pub fn fsync_probe(n: usize) -> Result<Summary, String> {
+    use std::io::Write;
+    let scratch = Scratch::new("fsync").map_err(|e| e.to_string())?;
+    let mut f = std::fs::File::create(scratch.path("probe")).map_err(|e| e.to_string())?;
+    let block = [0u8; 4096];
+    let mut lat = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        f.write_all(&block).map_err(|e| e.to_string())?;
+        f.sync_data().map_err(|e| e.to_string())?;
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    Ok(Summary::of(lat, start.elapsed()))
+}
