@@ -96,6 +96,8 @@ fn run(args: &Args) -> Result<(), String> {
     let warmup = Duration::from_millis(args.warmup_ms);
     let mut out = serde_json::Map::new();
     out.insert("secs_per_level".into(), json!(args.secs));
+    out.insert("sqlite".into(), json!(rusqlite::version()));
+    println!("SQLite {} (bundled by rusqlite, as in the server)", rusqlite::version());
     if has("writes") || has("reads") {
         let scratch = server::Scratch::new("load").map_err(|e| e.to_string())?;
         let server = server::Server::start(&scratch.path("load.db"))?;
