@@ -52,8 +52,14 @@ test("the bag: add, +, −, typed quantity, remove, coupon, delivery and server 
   await page.fill("[data-testid='qty-tee-navy|size=L']", "3");
   await page.press("[data-testid='qty-tee-navy|size=L']", "Enter");
   await page.click("[data-testid='remove-notebook-a5']");
+  // A re-render while the shopper types a code keeps what is typed.
   await page.fill("[data-testid=coupon-input]", "save10");
+  await page.click("[data-testid='inc-tee-navy|size=L']");
+  await page.click("[data-testid='dec-tee-navy|size=L']");
+  assert.equal(await page.inputValue("[data-testid=coupon-input]"), "save10");
   await page.click("[data-testid=coupon-apply]");
+  await page.waitForSelector("[data-testid=coupon-SAVE10]");
+  assert.equal(await page.inputValue("[data-testid=coupon-input]"), "", "an applied code leaves the field");
   await page.click("[data-testid=ship-express]");
   await waitSynced(page);
 

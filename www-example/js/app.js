@@ -232,13 +232,21 @@ function renderStatus(v) {
   $("#retry-now").hidden = offline;
 }
 
-/** Re-renders the drawer, keeping focus (and what is typed) in a quantity
- *  input so a change from another tab never steals the cursor. */
+/** Re-renders the drawer. What the shopper is typing survives: the promo
+ *  code field keeps its text, and a focused quantity input keeps focus and
+ *  value, so a sync or a change from another tab never eats a keystroke. */
 function renderDrawer() {
   const body = $("#drawer-body");
+  const typed = [...body.querySelectorAll("input[data-keep]")].map((el) => [el.dataset.keep, el.value]);
   const focused = document.activeElement?.closest?.("#drawer-body") ? document.activeElement : null;
   const keep = focused?.dataset.line ? { line: focused.dataset.line, value: focused.value } : null;
+  const refocus = focused?.dataset.keep;
   fill(body, drawerContent({ view: state.view, catalog: state.catalog, checkout: state.checkout, act: state.checkout?.phase === "problems" ? reviewAct : act }));
+  for (const [key, value] of typed) {
+    const input = body.querySelector(`input[data-keep="${CSS.escape(key)}"]`);
+    if (input) input.value = value;
+  }
+  if (refocus) body.querySelector(`input[data-keep="${CSS.escape(refocus)}"]`)?.focus();
   if (keep) {
     const input = body.querySelector(`input[data-line="${CSS.escape(keep.line)}"]`);
     if (input) {

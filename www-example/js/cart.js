@@ -80,6 +80,7 @@ function couponSection(view, act) {
     autocomplete: "off",
     spellcheck: "false",
     "data-testid": "coupon-input",
+    "data-keep": "coupon",
     "aria-label": "Promo code",
   });
   const form = h(
@@ -89,7 +90,14 @@ function couponSection(view, act) {
       onsubmit: (e) => {
         e.preventDefault();
         const code = input.value.trim().toUpperCase();
-        if (code && act.applyCoupon(code)) input.value = "";
+        if (!code) return;
+        // Cleared before the command re-renders the drawer (which keeps
+        // typed text); put back if the code was refused.
+        input.value = "";
+        if (!act.applyCoupon(code)) {
+          const fresh = document.querySelector("input[data-keep=coupon]");
+          if (fresh) fresh.value = code;
+        }
       },
     },
     input,
