@@ -79,7 +79,7 @@ test("the bag: add, +, −, typed quantity, remove, coupon, delivery and server 
   assert.equal(cart.shipping_option, "express");
   assert.equal(cart.totals.estimated_total.amount, 10530);
 
-  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.setViewportSize({ width: 1280, height: 1000 });
   await page.locator("#drawer-body").evaluate((el) => (el.scrollTop = 0));
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(ROOT, "docs/storefront.png") });
