@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help setup demo test lint unit types-fresh web wasm-core deps-check size pkg pkg-smoke \
-	storefront server-release node-deps e2e \
+	storefront server-release node-deps e2e screenshots \
 	bench bench-server bench-browser bench-scale-1m
 
 help:
@@ -72,7 +72,11 @@ node-deps:
 # real server binary, one server per test file on a free 127.0.0.1 port;
 # plus the packed package bundled with Vite and loaded from a plain page.
 e2e: setup node-deps storefront server-release
-	node --test --test-concurrency=1 tests/e2e/
+	node --test --test-concurrency=1 --test-timeout=120000 tests/e2e/
+
+# Rewrites docs/storefront.png and docs/checkout-problems.png.
+screenshots: setup node-deps storefront server-release
+	CARTSYNC_SCREENSHOTS=1 node --test tests/e2e/storefront.test.mjs
 
 # Release size of what a browser downloads (wasm + JS glue), with a budget.
 size: pkg

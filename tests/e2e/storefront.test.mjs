@@ -6,8 +6,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT, WAIT, startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, shownLines, cartToken } from "./helpers.mjs";
 
-let server, browser;
+// The README's screenshots are rewritten only on request (`make
+// screenshots`), so a test run leaves the tree clean.
+const SHOTS = process.env.CARTSYNC_SCREENSHOTS ? join(ROOT, "docs") : null;
+
+let server, browser, shots;
 before(async () => {
+  shots = SHOTS ?? tempDir();
   server = await startServer({ db: join(tempDir(), "shop.db") });
   browser = await launchBrowser();
 });
@@ -82,7 +87,7 @@ test("the bag: add, +, −, typed quantity, remove, coupon, delivery and server 
   await page.setViewportSize({ width: 1280, height: 1000 });
   await page.locator("#drawer-body").evaluate((el) => (el.scrollTop = 0));
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(ROOT, "docs/storefront.png") });
+  await page.screenshot({ path: join(shots, "storefront.png") });
 
   // An invalid quantity is refused on the spot, nothing is queued.
   await page.fill("[data-testid='qty-mug-enamel']", "1000");
@@ -119,7 +124,7 @@ test("checkout review: price, stock and coupon problems together, fixed from the
   assert.match(await page.textContent("[data-testid=problem-out_of_stock-lamp-desk]"), /only 1 left, you asked for 2/);
   assert.equal(await page.textContent("[data-testid=new-total]"), "€194.00"); // 2 × 18 + 2 × 79
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(ROOT, "docs/checkout-problems.png") });
+  await page.screenshot({ path: join(shots, "checkout-problems.png") });
 
   await page.click("[data-testid='fix-lamp-desk']");
   await page.waitForSelector("[data-testid='line-lamp-desk'][data-quantity='1']");
