@@ -10,14 +10,18 @@
 # crates.io and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=pkg
+# Assembled in a scratch folder and moved into place at the end, so a
+# concurrent `make pkg` (or a reader of pkg/) never sees a half-built package.
+mkdir -p target
+out=$(mktemp -d "$PWD/target/pkg-XXXXXX")
 built=target/wasm32-unknown-unknown/wasm-release/cartsync.wasm
-rm -rf "$out" target/pkg-wasm && mkdir -p "$out" target/pkg-wasm
+wasmdir=$(mktemp -d "$PWD/target/pkg-wasm-XXXXXX")
+trap 'rm -rf "$out" "$wasmdir"' EXIT
 
-build() { # features → target/pkg-wasm/<name>.wasm
+build() { # features → "$wasmdir"/<name>.wasm
   cargo build --quiet -p cartsync --lib --target wasm32-unknown-unknown --profile wasm-release \
     --no-default-features --features "$1"
-  cp "$built" "target/pkg-wasm/$1.wasm"
+  cp "$built" "$wasmdir/$1.wasm"
 }
 opt() {
   node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
@@ -36,10 +40,10 @@ bindgen() { # wasm target dir
 
 build client
 build rules
-bindgen target/pkg-wasm/client.wasm web web
-bindgen target/pkg-wasm/client.wasm bundler bundler
-bindgen target/pkg-wasm/rules.wasm nodejs node
-bindgen target/pkg-wasm/rules.wasm web rules
+bindgen "$wasmdir"/client.wasm web web
+bindgen "$wasmdir"/client.wasm bundler bundler
+bindgen "$wasmdir"/rules.wasm nodejs node
+bindgen "$wasmdir"/rules.wasm web rules
 # wasm-bindgen's nodejs output is CommonJS; the package itself is ESM.
 echo '{ "type": "commonjs" }' > "$out/node/package.json"
 cp pkg-template/package.json pkg-template/README.md pkg-template/*.js pkg-template/*.mjs pkg-template/*.d.ts "$out/"
@@ -52,4 +56,5 @@ for f in pkg-template/types/v1/*.ts; do
   echo "export type { $name } from \"./$name.js\";" >> "$out/types/v1/index.d.ts"
 done
 for f in "$out"/*.js "$out"/web/snippets/*/src/*.js "$out"/bundler/snippets/*/src/*.js; do minify "$f"; done
-echo "pkg: assembled $(du -sh "$out" | cut -f1) in $out/"
+rm -rf pkg.old && { [ ! -d pkg ] || mv pkg pkg.old; } && mv "$out" pkg && rm -rf pkg.old
+echo "pkg: assembled $(du -sh pkg | cut -f1) in pkg/"

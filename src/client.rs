@@ -14,7 +14,7 @@ use crate::runtime::{callback, queue, run, step, view_js, Inner, Shared, Waiter}
 use crate::storage::{CartStorage, CHECKOUT_KEY, USER_TOKEN_KEY};
 use crate::tabs::{request_lock, storage_event_key, Listener};
 use crate::transport::{body_error, code_of, Answer, Transport};
-use cartsync_core::engine::{Action, Config, Engine, Persisted, TokenRecord, SERVER_CART_KEY};
+use cartsync_core::engine::{Action, Config, Engine, Persisted, Status, TokenRecord, SERVER_CART_KEY};
 use cartsync_core::protocol::v1::CartView;
 use cartsync_core::{Command, IdSource};
 use js_sys::{Function, Promise, Reflect};
@@ -64,6 +64,7 @@ impl CartClient {
             queued: Vec::new(),
             dispatch_scheduled: false,
             waiters: Vec::new(),
+            failures: 0,
             dom: Vec::new(),
             lock: None,
             closed: Rc::new(Cell::new(false)),
@@ -143,16 +144,32 @@ impl CartClient {
     }
 
     /// `flush()`: calls `resolve` once nothing is pending, or `reject` with
-    /// the `CartError` of the attempt that failed (nothing is lost: the
-    /// outbox stays). Sends at once if this tab leads.
+    /// the `CartError` of the attempt it started if that fails, or at once
+    /// when offline (nothing is lost: the outbox stays). Sends at once if
+    /// this tab leads, skipping any backoff.
     #[wasm_bindgen(js_name = waitSettled)]
     pub fn wait_settled(&self, resolve: Function, reject: Function) {
-        if self.shared.borrow().engine.view().pending == 0 {
+        let view = self.shared.borrow().engine.view();
+        if view.pending == 0 {
             let _ = resolve.call0(&JsValue::UNDEFINED);
             return;
         }
-        self.shared.borrow_mut().waiters.push(Waiter { resolve, reject });
-        step(&self.shared, |inner, now| inner.engine.refresh(now));
+        if view.status == Status::Offline {
+            let error = cart_error(
+                codes::NETWORK_ERROR,
+                "the browser is offline; the changes wait in the outbox",
+            );
+            let _ = reject.call1(&JsValue::UNDEFINED, &error);
+            return;
+        }
+        let failures_at = self.shared.borrow().failures;
+        self.shared.borrow_mut().waiters.push(Waiter {
+            resolve,
+            reject,
+            failures_at,
+        });
+        // "Send now": skip whatever backoff the last failure set.
+        step(&self.shared, |inner, now| inner.engine.retry_now(now));
     }
 
     /// POSTs `body` to `path` under the endpoint; resolves to `{status,

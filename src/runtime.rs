@@ -20,6 +20,9 @@ pub type Shared = Rc<RefCell<Inner>>;
 pub struct Waiter {
     pub resolve: Function,
     pub reject: Function,
+    /// `Inner::failures` when the caller started waiting: only a failure
+    /// after that (of the attempt the flush asked for) rejects it.
+    pub failures_at: u64,
 }
 
 pub struct Inner {
@@ -35,6 +38,8 @@ pub struct Inner {
     pub queued: Vec<JsValue>,
     pub dispatch_scheduled: bool,
     pub waiters: Vec<Waiter>,
+    /// Requests of this tab that got no usable answer, counted.
+    pub failures: u64,
     pub dom: Vec<Listener>,
     pub lock: Option<LockHandle>,
     pub closed: Rc<Cell<bool>>,
@@ -78,7 +83,10 @@ pub fn run(shared: &Shared, actions: Vec<Action>) {
             }
             step(&shared, |inner, now| match outcome {
                 Ok(response) => inner.engine.on_response(id, response, now, &mut inner.rng),
-                Err(failure) => inner.engine.on_failure(id, failure, now, &mut inner.rng),
+                Err(failure) => {
+                    inner.failures += 1;
+                    inner.engine.on_failure(id, failure, now, &mut inner.rng)
+                }
             });
         });
     }
@@ -125,7 +133,10 @@ fn settle_waiters(inner: &mut Inner) {
         }
         None => return,
     };
-    for w in inner.waiters.drain(..) {
+    let failures = inner.failures;
+    let (failed, waiting): (Vec<Waiter>, Vec<Waiter>) = inner.waiters.drain(..).partition(|w| failures > w.failures_at);
+    inner.waiters = waiting;
+    for w in failed {
         let _ = w.reject.call1(&JsValue::UNDEFINED, &error);
     }
 }

@@ -688,3 +688,19 @@ async fn unsubscribe_stops_events() {
     client.close();
     drop(listener);
 }
+
+#[wasm_bindgen_test]
+async fn flush_after_a_failure_sends_at_once_instead_of_rejecting_with_the_old_error() {
+    let fake = Rc::new(RefCell::new(Fake::default()));
+    fake.borrow_mut().faults = VecDeque::from([Fault::NetworkError]);
+    let client = CartClient::open(options(&unique("flush-retry"), Some(&stub_fetch(fake.clone())))).unwrap();
+    client.add_item(item("tee", 1)).unwrap();
+    eventually("the first attempt fails", || {
+        get(&client.view().unwrap(), &["status"]).as_string().as_deref() == Some("error")
+    })
+    .await;
+    // The backoff may be up to a second away; flush skips it and succeeds.
+    flush(&client).await.expect("flush retries now and resolves");
+    assert_eq!(fake.borrow().applied, 1);
+    client.close();
+}
