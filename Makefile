@@ -10,6 +10,7 @@ SHELL := /bin/bash
 help:
 	@echo "make demo   build everything and serve the demo storefront at http://127.0.0.1:8080"
 	@echo "make test   run every check and test (what CI runs)"
+	@echo "make bench  benchmarks of the server and the browser SDK (not tests; figures in BENCHMARKS.md)"
 
 setup:
 	@scripts/setup.sh
