@@ -62,32 +62,27 @@ pub fn request_lock(name: &str, on_granted: impl FnOnce() + 'static, released: R
         .ok()?;
     let resolver: Rc<Cell<Option<Function>>> = Rc::new(Cell::new(None));
     let keep = resolver.clone();
-    let mut on_granted = Some(on_granted);
-    let callback = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |_lock: JsValue| {
+    // A one-shot closure that owns itself until the browser calls it: the
+    // lock may be granted after the client closed (open and close in one
+    // task, as a component that mounts and unmounts at once), and a closure
+    // dropped with the client would then throw "closure invoked after being
+    // dropped".
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
         if released.get() {
             // Closed before the lock came: give it straight back.
             return Promise::resolve(&JsValue::UNDEFINED).into();
         }
-        if let Some(f) = on_granted.take() {
-            f();
-        }
-        let keep = keep.clone();
+        on_granted();
         // Held until the returned promise settles.
         Promise::new(&mut |resolve, _| keep.set(Some(resolve))).into()
     });
-    request
-        .call2(&locks, &name.into(), callback.as_ref().unchecked_ref())
-        .ok()?;
-    Some(LockHandle {
-        resolver,
-        _callback: callback,
-    })
+    request.call2(&locks, &name.into(), &callback).ok()?;
+    Some(LockHandle { resolver })
 }
 
 /// A held (or awaited) Web Lock.
 pub struct LockHandle {
     resolver: Rc<Cell<Option<Function>>>,
-    _callback: Closure<dyn FnMut(JsValue) -> JsValue>,
 }
 
 impl LockHandle {

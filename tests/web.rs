@@ -704,3 +704,39 @@ async fn flush_after_a_failure_sends_at_once_instead_of_rejecting_with_the_old_e
     assert_eq!(fake.borrow().applied, 1);
     client.close();
 }
+
+#[wasm_bindgen_test]
+async fn close_in_the_same_task_as_open_leaves_no_dangling_callbacks() {
+    // Capture uncaught errors from callbacks that run after close().
+    let errors = Rc::new(RefCell::new(Vec::<String>::new()));
+    let sink = errors.clone();
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        sink.borrow_mut()
+            .push(get(&e, &["message"]).as_string().unwrap_or_default());
+    });
+    let window = web_sys::window().unwrap();
+    window
+        .add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .unwrap();
+    let ns = unique("mount-unmount");
+    let fake = Rc::new(RefCell::new(Fake::default()));
+    let first = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone())))).unwrap();
+    first.add_item(item("tee", 1)).unwrap();
+    first.close();
+    drop(first);
+    sleep(100).await;
+    // The lock the closed client asked for went back at once: a new client
+    // on the same storage takes it and sends what the first one left.
+    let second = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone())))).unwrap();
+    flush(&second)
+        .await
+        .expect("the second client sends the first one's add");
+    assert_eq!(fake.borrow().applied, 1);
+    for kind in ["error", "unhandledrejection"] {
+        window
+            .remove_event_listener_with_callback(kind, on_error.as_ref().unchecked_ref())
+            .unwrap();
+    }
+    assert!(errors.borrow().is_empty(), "uncaught errors: {:?}", errors.borrow());
+    second.close();
+}
