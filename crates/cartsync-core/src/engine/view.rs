@@ -58,12 +58,22 @@ pub fn optimistic_view(server: Option<&CartView>, pending: &[Mutation], limits: 
     let cart = optimistic_cart(server, pending, limits);
     let mut view = CartView::bare(&cart);
     if let Some(server) = server {
+        // The view's lines keep the server's order (rebase edits in place
+        // and appends), so each search starts after the last match: linear
+        // overall where a search from the top made a 1,000-line view
+        // quadratic (BENCHMARKS.md). No map: its code costs the download.
+        let mut next = 0;
         for line in &mut view.lines {
-            if let Some(known) = server
+            let same = |l: &&LineView| l.sku == line.sku && l.options == line.options;
+            let found = server
                 .lines
                 .iter()
-                .find(|l| l.sku == line.sku && l.options == line.options)
-            {
+                .enumerate()
+                .skip(next)
+                .find(|(_, l)| same(l))
+                .or_else(|| server.lines.iter().enumerate().take(next).find(|(_, l)| same(l)));
+            if let Some((at, known)) = found {
+                next = at + 1;
                 let quantity = line.quantity;
                 *line = LineView {
                     quantity,
@@ -100,5 +110,41 @@ mod tests {
         assert_eq!(v.lines[0].quantity, 3);
         assert_eq!(v.lines[0].name.as_deref(), Some("Tee"));
         assert!(optimistic_view(None, &[], &l).lines.is_empty());
+    }
+
+    #[test]
+    fn display_data_follows_each_line_whatever_the_order() {
+        let l = Limits::default();
+        let mut cart = Cart::default();
+        for sku in ["a", "b", "c", "d"] {
+            crate::apply_in_place(&mut cart, &Command::add(sku, 1), &l).unwrap();
+        }
+        let mut server = CartView::bare(&cart);
+        for line in &mut server.lines {
+            line.name = Some(line.sku.as_str().to_uppercase());
+        }
+        // Lines removed, re-added at the end and set: every line keeps its
+        // own display data.
+        let ops = [
+            Command::remove("b"),
+            Command::remove("a"),
+            Command::add("a", 2),
+            Command::set("e", 1),
+        ];
+        let pending: Vec<Mutation> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, command)| Mutation {
+                id: MutationId::from_random_bytes([i as u8; 16]),
+                base_version: None,
+                command,
+            })
+            .collect();
+        let v = optimistic_view(Some(&server), &pending, &l);
+        let got: Vec<(&str, Option<&str>)> = v.lines.iter().map(|l| (l.sku.as_str(), l.name.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![("c", Some("C")), ("d", Some("D")), ("a", Some("A")), ("e", None)]
+        );
     }
 }
