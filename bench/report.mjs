@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-const dir = join(resolve(import.meta.dirname, ".."), "target/bench");
+// BENCH_DIR=<dir> reads the JSON files from elsewhere (default target/bench).
+const dir = process.env.BENCH_DIR ? resolve(process.env.BENCH_DIR) : join(resolve(import.meta.dirname, ".."), "target/bench");
 const load = (f) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f))) : null);
 const server = load("server.json");
 const browser = load("browser.json");

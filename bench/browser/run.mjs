@@ -5,7 +5,7 @@
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { serve } from "./server.mjs";
 import { measureSizes } from "./sizes.mjs";
 
@@ -171,6 +171,8 @@ try {
 }
 out.pageErrors = pageErrors;
 if (pageErrors.length) console.log(`\n${pageErrors.length} uncaught page error(s) during the run (first: ${pageErrors[0]})`);
-mkdirSync(join(root, "target/bench"), { recursive: true });
-writeFileSync(join(root, "target/bench/browser.json"), JSON.stringify(out, null, 2));
-console.log("\nresults: target/bench/browser.json");
+// BENCH_OUT=<file> writes the results elsewhere (default target/bench/browser.json).
+const outFile = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(root, "target/bench/browser.json");
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(outFile, JSON.stringify(out, null, 2));
+console.log(`\nresults: ${outFile}`);
