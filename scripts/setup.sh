@@ -17,8 +17,8 @@ done
 
 # Headless Chromium and its driver, from Debian (test tools cannot download
 # browsers here).
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  echo "setup: installing chromium and chromium-driver"
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! command -v brotli >/dev/null; then
+  echo "setup: installing chromium, chromium-driver and brotli"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver brotli >/dev/null
 fi
@@ -34,7 +34,14 @@ fi
 
 # wasm-opt from the npm package binaryen (Debian's corrupts wasm-bindgen
 # output) and other JS tooling, pinned by package-lock.json.
-if [ ! -x node_modules/.bin/wasm-opt ]; then
-  echo "setup: npm ci"
+missing=""
+for tool in wasm-opt esbuild tsc; do
+  [ -x "node_modules/.bin/$tool" ] || missing="$missing $tool"
+done
+for package in playwright-core vite; do
+  [ -d "node_modules/$package" ] || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+  echo "setup: npm ci (missing:$missing)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
