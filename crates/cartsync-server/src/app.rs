@@ -29,6 +29,8 @@ pub struct App {
     /// Serialises checkouts in this process: reprice, reserve and commit the
     /// order happen as one step, so two submits cannot both reserve.
     pub checkout_lock: tokio::sync::Mutex<()>,
+    /// Serialises the mutations of one cart in this process (see stripes.rs).
+    pub cart_stripes: crate::stripes::CartStripes,
 }
 
 /// What handlers hold.
@@ -88,6 +90,7 @@ impl App {
             anonymous_cart_retention: day * config.anonymous_cart_retention_days.min(100_000) as u32,
             idempotency_retention: day * config.idempotency_retention_days.min(100_000) as u32,
             checkout_lock: tokio::sync::Mutex::new(()),
+            cart_stripes: crate::stripes::CartStripes::default(),
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod recovery;
 pub mod service;
 pub mod store;
+pub mod stripes;
 pub mod tokens;
 
 pub use app::{App, AppState};

@@ -101,8 +101,16 @@ pub struct Mutated {
 /// the condition that the cart is still at the version decided on.
 pub fn mutate(app: &App, token: &TokenHash, caller: Caller<'_>, batch: &[Mutation]) -> Result<Mutated, ApiError> {
     let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
+    let first = open(app, token, caller)?;
+    // One batch per cart at a time in this process: racing requests for the
+    // same cart queue here instead of losing the conditional commit.
+    let _turn = app.cart_stripes.lock(first.id);
+    let mut read = Some(first);
     for _ in 0..MAX_ATTEMPTS {
-        let record = open(app, token, caller)?;
+        let record = match read.take() {
+            Some(record) => record,
+            None => open(app, token, caller)?,
+        };
         if let CartState::Closed { .. } = record.state {
             return Err(CartError::CartClosed.into());
         }

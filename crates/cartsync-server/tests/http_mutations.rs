@@ -299,3 +299,39 @@ async fn too_many_mutations_is_400() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["cart"]["version"], 100);
 }
+
+/// Many clients adding to one cart at once (tabs, a phone): every add is
+/// applied, none is turned away as `busy`, and the quantities add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_to_one_cart_all_apply() {
+    let s = std::sync::Arc::new(Server::new(false));
+    let t = s.new_cart().await;
+    let (clients, each) = (8, 25);
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (s, t) = (s.clone(), t.clone());
+            tokio::spawn(async move {
+                for _ in 0..each {
+                    let r = s
+                        .mutate(
+                            &t,
+                            vec![with_id(
+                                &uuid(),
+                                None,
+                                json!({"type": "add_item", "sku": "mug-enamel", "quantity": 1}),
+                            )],
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+                    assert_eq!(r.body["results"][0]["status"], "applied");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("client task");
+    }
+    let cart = s.cart(&t).await;
+    assert_eq!(cart["lines"][0]["quantity"], clients * each);
+    assert_eq!(cart["version"], clients * each);
+}
