@@ -211,13 +211,7 @@ impl CartStore for SqliteStore {
                     to_i64(expected_version)
                 ],
             )?;
-            if changed != 1 {
-                let (found, _) = version_of(tx, cart)?;
-                return Err(StoreError::VersionConflict {
-                    expected: expected_version,
-                    found,
-                });
-            }
+            one_row_or_conflict(tx, changed, cart, expected_version)?;
             for event in &decision.events {
                 insert_event(tx, cart, &EventRow::from_applied(event))?;
             }
@@ -293,13 +287,7 @@ impl CartStore for SqliteStore {
                 "UPDATE carts SET state = 'closed', order_id = ?1 WHERE id = ?2 AND version = ?3 AND state = 'open'",
                 params![order.id, cart, to_i64(expected_version)],
             )?;
-            if changed != 1 {
-                let (found, _) = version_of(tx, cart)?;
-                return Err(StoreError::VersionConflict {
-                    expected: expected_version,
-                    found,
-                });
-            }
+            one_row_or_conflict(tx, changed, cart, expected_version)?;
             tx.execute(
                 "INSERT INTO orders (id, cart_id, idempotency_key, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
@@ -390,13 +378,7 @@ impl CartStore for SqliteStore {
                     to_i64(expected_version)
                 ],
             )?;
-            if changed != 1 {
-                let (found, _) = version_of(tx, cart)?;
-                return Err(StoreError::VersionConflict {
-                    expected: expected_version,
-                    found,
-                });
-            }
+            one_row_or_conflict(tx, changed, cart, expected_version)?;
             Ok(())
         })
     }

@@ -78,6 +78,16 @@ pub(super) fn version_of(tx: &Connection, id: CartId) -> Result<(u64, String)> {
     Ok((to_u64(v), s))
 }
 
+/// `Ok` when a conditional update touched its one row; otherwise the cart
+/// moved on, was closed or merged: a `VersionConflict` with its version.
+pub(super) fn one_row_or_conflict(tx: &Connection, changed: usize, id: CartId, expected: u64) -> Result<()> {
+    if changed == 1 {
+        return Ok(());
+    }
+    let (found, _) = version_of(tx, id)?;
+    Err(StoreError::VersionConflict { expected, found })
+}
+
 pub(super) fn insert_cart(tx: &Connection, cart: &Cart, quotes: &[Quote], now: u64) -> Result<CartId> {
     let snapshot = serde_json::to_string(cart)?;
     tx.execute(
@@ -168,13 +178,7 @@ pub(super) fn merge_in(tx: &Connection, m: &MergeCommit) -> Result<CartId> {
                     to_i64(*expected_version)
                 ],
             )?;
-            if changed != 1 {
-                let (found, _) = version_of(tx, *id)?;
-                return Err(StoreError::VersionConflict {
-                    expected: *expected_version,
-                    found,
-                });
-            }
+            one_row_or_conflict(tx, changed, *id, *expected_version)?;
             *id
         }
         // Another attach created this user's account cart first: the
@@ -191,13 +195,7 @@ pub(super) fn merge_in(tx: &Connection, m: &MergeCommit) -> Result<CartId> {
              WHERE id = ?3 AND version = ?4 AND state = 'open'",
         params![target, to_i64(m.now), m.anonymous, to_i64(m.anonymous_version)],
     )?;
-    if changed != 1 {
-        let (found, _) = version_of(tx, m.anonymous)?;
-        return Err(StoreError::VersionConflict {
-            expected: m.anonymous_version,
-            found,
-        });
-    }
+    one_row_or_conflict(tx, changed, m.anonymous, m.anonymous_version)?;
     // The anonymous cart's mutations live on in the account cart: a client
     // resending one whose answer it lost must get `duplicate` there, not a
     // second application.
