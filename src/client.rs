@@ -7,8 +7,8 @@
 
 use crate::clock::{now_ms, CryptoRandom};
 use crate::convert::api::{self, arg, merged_event, string_arg};
-use crate::convert::js::{field, object, string, Bad, Obj, Read};
-use crate::convert::wire::{cart_view, checkout_request_js, created};
+use crate::convert::js::{field, object, string, string_map, Bad, Obj, Read};
+use crate::convert::wire::{cart_view, checkout_request_js, created, read_answer};
 use crate::error::{cart_error, codes, from_body, from_core};
 use crate::runtime::{callback, queue, run, step, view_js, Inner, Shared, Waiter};
 use crate::storage::{CartStorage, CHECKOUT_KEY, USER_TOKEN_KEY};
@@ -176,14 +176,8 @@ impl CartClient {
     /// body}` (status 0: no answer). `userToken` overrides the client's own
     /// for this request (login attaches with the new one).
     pub fn request(&self, path: &str, body: JsValue, headers: JsValue, user_token: Option<String>) -> Promise {
-        let mut extra: Vec<(String, String)> = Vec::new();
-        if let Ok(keys) = js_sys::Reflect::own_keys(&headers) {
-            for k in keys.iter().filter_map(|k| k.as_string()) {
-                if let Some(v) = field(&headers, &k).and_then(|v| v.as_string()) {
-                    extra.push((k, v));
-                }
-            }
-        }
+        // The headers come from the package's own JS class, never from a user.
+        let extra = string_map(&headers, "headers").unwrap_or_default();
         let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let (transport, stored) = {
             let inner = self.shared.borrow();
@@ -202,7 +196,7 @@ impl CartClient {
     /// and returns the new token.
     #[wasm_bindgen(js_name = adoptCreated)]
     pub fn adopt_created(&self, answer: JsValue) -> Result<String, JsValue> {
-        let answer = Answer::read(&answer);
+        let answer = read_answer(&answer);
         if answer.status != 201 {
             return Err(from_body(&body_error(answer)));
         }
@@ -217,7 +211,7 @@ impl CartClient {
     /// Takes the answer to `POST /carts/{token}/attach`: switches to the
     /// account cart (pending mutations kept) and returns the merge report.
     pub fn attached(&self, answer: JsValue, user_token: String) -> Result<JsValue, JsValue> {
-        let answer = Answer::read(&answer);
+        let answer = read_answer(&answer);
         if answer.status != 200 {
             return Err(from_body(&body_error(answer)));
         }
@@ -264,7 +258,7 @@ impl CartClient {
     /// `409 checkout_revalidation_failed`; other answers throw.
     #[wasm_bindgen(js_name = checkedOut)]
     pub fn checked_out(&self, token: String, answer: JsValue) -> Result<JsValue, JsValue> {
-        checked_out(&self.shared, token, Answer::read(&answer))
+        checked_out(&self.shared, token, read_answer(&answer))
     }
 
     /// Stops listening, releases the flush lock (another tab takes over) and

@@ -6,7 +6,7 @@
 
 use crate::convert::js::field;
 use crate::convert::stored::stringify;
-use crate::convert::wire::{conflict, created, error_or_status, mutations_request_js, mutations_response};
+use crate::convert::wire::{conflict, created, error_or_status, mutations_request_js, mutations_response, read_answer};
 use crate::runtime::{callback, then};
 use cartsync_core::engine::{Failure, Request, Response};
 use cartsync_core::ErrorBody;
@@ -37,20 +37,9 @@ pub struct Answer {
     pub retry_after_ms: Option<u64>,
 }
 
-impl Answer {
-    /// Reads what `io.js` resolved to.
-    pub fn read(v: &JsValue) -> Answer {
-        Answer {
-            status: field(v, "status").and_then(|s| s.as_f64()).unwrap_or(0.0) as u16,
-            body: field(v, "body").unwrap_or(JsValue::NULL),
-            retry_after_ms: field(v, "retryAfterMs").and_then(|s| s.as_f64()).map(|ms| ms as u64),
-        }
-    }
-}
-
 impl Transport {
     /// POSTs a JSON body, with `Authorization: Bearer` when there is a user
-    /// token, resolving to the raw answer (see [`Answer::read`]).
+    /// token, resolving to the raw answer (see `convert::wire::read_answer`).
     pub fn post(&self, path: &str, body: &JsValue, extra: &[(&str, &str)], user_token: Option<&str>) -> Promise {
         let headers = Object::new();
         set(&headers, "Accept", &"application/json".into());
@@ -86,7 +75,7 @@ impl Transport {
                 sort_mutations,
             ),
         };
-        then(&promise, &callback(move |answer| done(sort(Answer::read(&answer)))));
+        then(&promise, &callback(move |answer| done(sort(read_answer(&answer)))));
     }
 }
 

@@ -275,3 +275,14 @@ pub fn mutations_request_js(mutations: &[Mutation]) -> JsValue {
 pub fn checkout_request_js(expected_total: &Money) -> JsValue {
     Obj::new().set("expected_total", money_js(expected_total)).done()
 }
+
+#[cfg(feature = "client")]
+/// What `io.js` resolved to: `{status, body, retryAfterMs}` (status 0: no
+/// answer).
+pub fn read_answer(v: &JsValue) -> crate::transport::Answer {
+    crate::transport::Answer {
+        status: field(v, "status").and_then(|s| s.as_f64()).unwrap_or(0.0) as u16,
+        body: field(v, "body").unwrap_or(JsValue::NULL),
+        retry_after_ms: field(v, "retryAfterMs").and_then(|s| s.as_f64()).map(|ms| ms as u64),
+    }
+}
