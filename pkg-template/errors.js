@@ -1,7 +1,8 @@
 // Errors thrown by cartsync are real `Error` objects with
-// `name === "CartError"` and a stable `code`. They are created inside the
-// WebAssembly module, so `CartError` recognises them by name rather than by
-// prototype: `err instanceof CartError` works for every one of them.
+// `name === "CartError"` and a stable `code`. `CartError` recognises them
+// by name and code rather than by prototype (the client's are made in
+// client.js, which imports nothing), so `err instanceof CartError` works for
+// every one of them.
 export class CartError extends Error {
   constructor(code, message) {
     super(message);

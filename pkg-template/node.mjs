@@ -3,10 +3,12 @@
 // module loads synchronously. `CartClient` needs a browser (localStorage,
 // fetch, storage events) and is not exported here.
 import { createRequire } from "node:module";
+import { bindRules } from "./rules-api.js";
 export { CartError } from "./errors.js";
 
 const require = createRequire(import.meta.url);
-const wasm = require("./node/cartsync.js");
 
 export const ready = () => Promise.resolve();
-export const { validateCommand, applyCommand, applyBatch, mergeCarts, rebasePending } = wasm;
+export const { validateCommand, applyCommand, applyBatch, mergeCarts, rebasePending } = bindRules(
+  require("./node/cartsync.js"),
+);

@@ -2,6 +2,7 @@
 // smaller wasm module, so cart pages that never merge or decide batches do
 // not download them. Call `await ready()` before the first rule.
 import init, * as wasm from "./rules/cartsync.js";
+import { bindRules } from "./rules-api.js";
 export { CartError } from "./errors.js";
 
 let loading;
@@ -11,8 +12,4 @@ export function ready(moduleOrPath) {
   return loading;
 }
 
-export const validateCommand = (...a) => wasm.validateCommand(...a);
-export const applyCommand = (...a) => wasm.applyCommand(...a);
-export const applyBatch = (...a) => wasm.applyBatch(...a);
-export const mergeCarts = (...a) => wasm.mergeCarts(...a);
-export const rebasePending = (...a) => wasm.rebasePending(...a);
+export const { validateCommand, applyCommand, applyBatch, mergeCarts, rebasePending } = bindRules(wasm);

@@ -55,6 +55,6 @@ for f in pkg-template/types/v1/*.ts; do
   cp "$f" "$out/types/v1/$name.d.ts"
   echo "export type { $name } from \"./$name.js\";" >> "$out/types/v1/index.d.ts"
 done
-for f in "$out"/*.js "$out"/web/snippets/*/src/*.js "$out"/bundler/snippets/*/src/*.js; do minify "$f"; done
+for f in "$out"/*.js; do minify "$f"; done
 rm -rf pkg.old && { [ ! -d pkg ] || mv pkg pkg.old; } && mv "$out" pkg && rm -rf pkg.old
 echo "pkg: assembled $(du -sh pkg | cut -f1) in pkg/"

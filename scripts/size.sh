@@ -15,7 +15,7 @@ gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 br() { brotli -q 11 -c "$1" | wc -c | tr -d ' '; }
 total_raw=0; total_gz=0; total_br=0
 printf '%-22s %10s %10s %10s\n' file raw gzip brotli
-for f in "$dir/cartsync_bg.wasm" "$dir/cartsync.js" "$dir"/snippets/*/src/io.js pkg/index.js pkg/errors.js; do
+for f in "$dir/cartsync_bg.wasm" "$dir/cartsync.js" pkg/client.js pkg/index.js pkg/errors.js; do
   r=$(size "$f"); g=$(gz "$f"); b=$(br "$f")
   printf '%-22s %10s %10s %10s\n' "$(basename "$f")" "$r" "$g" "$b"
   total_raw=$((total_raw + r)); total_gz=$((total_gz + g)); total_br=$((total_br + b))

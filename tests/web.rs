@@ -1,16 +1,18 @@
-//! The browser binding in real headless Chromium (wasm-bindgen-test):
-//! golden vectors, persistence across a reload, outbox order, error objects,
-//! and sync against a fetch stub that fails, hangs and answers 409. The stub
-//! is an in-page authority running the core's own `decide_batch`.
+//! The browser SDK in real headless Chromium (wasm-bindgen-test): golden
+//! vectors, persistence across a reload, outbox order, error objects, and
+//! sync against a fetch stub that fails, hangs and answers 409. The stub is
+//! an in-page authority running the core's own `decide_batch`. The client
+//! under test is the package's own JS class (pkg-template/client.js) over
+//! this build's wasm `Core`.
 #![cfg(target_arch = "wasm32")]
 
-use cartsync::CartClient;
+use cartsync::Core;
 use cartsync_core::protocol::v1::{
     CartView, ConflictResponse, CreateCartResponse, MutationsRequest, MutationsResponse,
 };
 use cartsync_core::vectors::{run_case, VectorFile};
 use cartsync_core::{decide_batch, Cart, IdempotencyRecord, Limits, MutationId};
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
@@ -19,6 +21,65 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/pkg-template/client.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = defineCartClient)]
+    fn define_cart_client(new_core: &JsValue, ready: &JsValue) -> JsValue;
+}
+
+thread_local! {
+    /// The package's `CartClient` class over this build's `Core`.
+    static CLASS: Function = {
+        let new_core = Closure::<dyn FnMut(f64, Uint8Array) -> JsValue>::new(|timeout: f64, seed: Uint8Array| {
+            JsValue::from(Core::new(timeout, &seed.to_vec()))
+        });
+        let ready = Function::new_no_args("return Promise.resolve()");
+        define_cart_client(&new_core.into_js_value(), &ready).unchecked_into()
+    };
+}
+
+/// A `CartClient` object, its methods called by name as a page would.
+struct CartClient(JsValue);
+
+impl CartClient {
+    /// `new CartClient(options)`: what `CartClient.open` does once the
+    /// module is ready.
+    fn open(options: JsValue) -> Result<CartClient, JsValue> {
+        CLASS
+            .with(|class| Reflect::construct(class, &Array::of1(&options)))
+            .map(CartClient)
+    }
+
+    fn call(&self, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+        let f: Function = Reflect::get(&self.0, &method.into())?.dyn_into()?;
+        f.apply(&self.0, &args.iter().copied().collect::<Array>())
+    }
+
+    fn add_item(&self, args: JsValue) -> Result<JsValue, JsValue> {
+        self.call("addItem", &[&args])
+    }
+
+    fn set_quantity(&self, args: JsValue) -> Result<JsValue, JsValue> {
+        self.call("setQuantity", &[&args])
+    }
+
+    fn view(&self) -> Result<JsValue, JsValue> {
+        self.call("view", &[])
+    }
+
+    fn subscribe(&self, listener: Function) -> Function {
+        self.call("subscribe", &[&listener]).unwrap().unchecked_into()
+    }
+
+    async fn flush(&self) -> Result<JsValue, JsValue> {
+        JsFuture::from(Promise::from(self.call("flush", &[])?)).await
+    }
+
+    fn close(&self) {
+        self.call("close", &[]).unwrap();
+    }
+}
 
 const VECTORS: [(&str, &str); 5] = [
     ("apply", include_str!("fixtures/v1/apply.json")),
@@ -184,12 +245,6 @@ fn lines(view: &JsValue) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// `flush()` as the package's JS wrapper does it: wait until settled.
-async fn flush(client: &CartClient) -> Result<JsValue, JsValue> {
-    let p = Promise::new(&mut |resolve, reject| client.wait_settled(resolve, reject));
-    JsFuture::from(p).await
-}
-
 async fn sleep(ms: i32) {
     let p = Promise::new(&mut |resolve, _| {
         web_sys::window()
@@ -252,7 +307,7 @@ async fn sends_in_order_and_acknowledges() {
     for sku in ["a", "b", "c", "d"] {
         client.add_item(item(sku, 1)).unwrap();
     }
-    flush(&client).await.unwrap();
+    client.flush().await.unwrap();
     let skus: Vec<String> = fake
         .borrow()
         .batches
@@ -298,7 +353,7 @@ async fn a_409_rebases_and_resends_with_the_new_base_version() {
     let fake = Rc::new(RefCell::new(Fake::default()));
     let client = CartClient::open(options(&unique("conflict"), Some(&stub_fetch(fake.clone())))).unwrap();
     client.add_item(item("tee", 1)).unwrap();
-    flush(&client).await.unwrap();
+    client.flush().await.unwrap();
     // Another device removes the tee behind this client's back (v2).
     {
         let mut f = fake.borrow_mut();
@@ -317,7 +372,7 @@ async fn a_409_rebases_and_resends_with_the_new_base_version() {
     let _unsubscribe = client.subscribe(listener.as_ref().unchecked_ref::<Function>().clone());
     let set = item("tee", 5);
     client.set_quantity(set).unwrap();
-    flush(&client).await.unwrap();
+    client.flush().await.unwrap();
     {
         let f = fake.borrow();
         assert_eq!(f.conflicts, 1);
@@ -333,306 +388,6 @@ async fn a_409_rebases_and_resends_with_the_new_base_version() {
     );
     client.close();
     drop(listener);
-}
-
-#[wasm_bindgen_test]
-fn pure_rules_are_exported_with_wire_shapes() {
-    let parse = |s: &str| js_sys::JSON::parse(s).unwrap();
-    let account = parse(r#"{"version":3,"lines":[{"sku":"tee","options":{"size":"M"},"quantity":998}]}"#);
-    let anon = parse(
-        r#"{"version":1,"lines":[{"sku":"tee","options":{"size":"M"},"quantity":5}],"coupons":[{"code":"A","state":"applied"}]}"#,
-    );
-    let merged = cartsync::rules::merge_carts(account, anon).unwrap();
-    assert_eq!(get(&merged, &["cart", "lines", "0", "quantity"]).as_f64(), Some(999.0));
-    assert_eq!(get(&merged, &["report", "summed", "0", "excess"]).as_f64(), Some(4.0));
-    assert_eq!(
-        get(&merged, &["cart", "coupons", "0", "state"]).as_string().as_deref(),
-        Some("pending")
-    );
-
-    let err = cartsync::rules::validate_command(parse(r#"{"type":"add_item","sku":"a b","quantity":1}"#)).unwrap_err();
-    assert_eq!(get(&err, &["code"]).as_string().as_deref(), Some("invalid_sku"));
-
-    let batch = parse(
-        r#"[{"id":"00000000-0000-4000-8000-000000000001","base_version":null,"command":{"type":"add_item","sku":"mug","quantity":2}}]"#,
-    );
-    let decided = cartsync::rules::apply_batch(parse(r#"{"version":0}"#), batch, JsValue::UNDEFINED).unwrap();
-    assert_eq!(get(&decided, &["cart", "version"]).as_f64(), Some(1.0));
-    assert_eq!(
-        get(&decided, &["results", "0", "status"]).as_string().as_deref(),
-        Some("applied")
-    );
-
-    let pending = parse(
-        r#"[{"id":"00000000-0000-4000-8000-000000000002","base_version":1,"command":{"type":"set_quantity","sku":"cap","quantity":2}}]"#,
-    );
-    let rebased = cartsync::rules::rebase_pending(parse(r#"{"version":4}"#), pending).unwrap();
-    assert_eq!(
-        get(&rebased, &["reconciliations", "0", "kind"]).as_string().as_deref(),
-        Some("restored")
-    );
-}
-
-// ---- hand-written conversions against the core's serde shapes ----
-
-mod conversions {
-    use super::*;
-    use cartsync::convert::{js::Read, rules, stored, wire};
-    use cartsync_core::engine::{ServerCart, Settled, StoredMutation, TokenRecord};
-    use cartsync_core::protocol::v1::{LineView, MutationsRequest};
-    use cartsync_core::{
-        merge, rebase, BatchDecision, Command, Coupon, ErrorBody, MergeReport, Money, Mutation, MutationResult,
-        MutationStatus, Options, Reconciliation, Sku, Totals,
-    };
-    use serde::de::DeserializeOwned;
-    use serde::Serialize;
-    use std::fmt::Debug;
-
-    /// `value` written by serde (what the server sends and what earlier
-    /// SDK versions stored) reads back equal through the hand-written
-    /// reader, and the hand-written writer's JSON reads back equal through
-    /// serde (what the server and the native core read).
-    fn agrees<T>(value: &T, read: fn(&JsValue) -> Read<T>, write: fn(&T) -> JsValue)
-    where
-        T: Serialize + DeserializeOwned + PartialEq + Debug,
-    {
-        let by_serde = serde_json::to_string(value).unwrap();
-        let parsed = js_sys::JSON::parse(&by_serde).unwrap();
-        assert_eq!(read(&parsed).as_ref(), Ok(value), "read {by_serde}");
-        let by_hand = stored::stringify(&write(value)).unwrap();
-        let back: T = serde_json::from_str(&by_hand).unwrap_or_else(|e| panic!("{by_hand}: {e}"));
-        assert_eq!(&back, value, "written {by_hand}");
-        assert_eq!(
-            stored::from_json(&by_hand, read).as_ref(),
-            Some(value),
-            "storage round trip"
-        );
-    }
-
-    fn opts(pairs: &[(&str, &str)]) -> Options {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    fn id(n: u8) -> cartsync_core::MutationId {
-        cartsync_core::MutationId::from_random_bytes([n; 16])
-    }
-
-    fn commands() -> Vec<Command> {
-        vec![
-            Command::AddItem {
-                sku: Sku::new("tee"),
-                quantity: -3,
-                options: opts(&[("size", "M"), ("colour", "black")]),
-            },
-            Command::set("mug", 4),
-            Command::remove("cap"),
-            Command::ApplyCoupon { code: "SAVE10".into() },
-            Command::RemoveCoupon { code: "SAVE10".into() },
-            Command::SelectShipping {
-                option: "express".into(),
-            },
-            Command::Clear {},
-        ]
-    }
-
-    fn cart_view() -> CartView {
-        let eur = |a| Money::new(a, "EUR");
-        CartView {
-            version: 7,
-            owner: Some("user-1".into()),
-            lines: vec![
-                LineView {
-                    sku: Sku::new("tee"),
-                    options: opts(&[("size", "M")]),
-                    quantity: 2,
-                    name: Some("Tee".into()),
-                    unit_price: Some(eur(1999)),
-                    image: Some("/tee.png".into()),
-                },
-                LineView {
-                    sku: Sku::new("mug"),
-                    options: Options::new(),
-                    quantity: 1,
-                    name: None,
-                    unit_price: None,
-                    image: None,
-                },
-            ],
-            coupons: vec![
-                Coupon::applied("A"),
-                Coupon::pending("B"),
-                Coupon::rejected("C", "expired"),
-            ],
-            shipping_option: Some("standard".into()),
-            totals: Some(Totals {
-                subtotal: eur(3998),
-                discount: eur(-400),
-                estimated_total: eur(3598),
-            }),
-            updated_at: 1_700_000_000_123,
-        }
-    }
-
-    #[wasm_bindgen_test]
-    fn storage_records_round_trip() {
-        let error = ErrorBody {
-            code: "unknown_sku".into(),
-            message: "no".into(),
-        };
-        for (i, command) in commands().into_iter().enumerate() {
-            for settled in [
-                None,
-                Some(Settled::Expired),
-                Some(Settled::Rejected { error: error.clone() }),
-            ] {
-                let record = StoredMutation {
-                    mutation: Mutation {
-                        id: id(i as u8),
-                        base_version: (i % 2 == 0).then_some(i as u64),
-                        command: command.clone(),
-                    },
-                    created_at: 1_700_000_000_000 + i as u64,
-                    settled,
-                };
-                agrees(&record, stored::stored_mutation, stored::stored_mutation_js);
-            }
-        }
-        for token in [None, Some("tok".to_string())] {
-            let record = TokenRecord { token, generation: 3 };
-            agrees(&record, stored::token_record, stored::token_record_js);
-        }
-        let server = ServerCart {
-            token: "tok".into(),
-            cart: cart_view(),
-        };
-        agrees(&server, stored::server_cart, stored::server_cart_js);
-        let bare = CartView::bare(&Cart::default());
-        agrees(&bare, wire::cart_view, wire::cart_view_js);
-        assert!(stored::from_json("{\"mutation\":{}}", stored::stored_mutation).is_none());
-        assert!(stored::from_json("not json", stored::token_record).is_none());
-    }
-
-    #[wasm_bindgen_test]
-    fn server_bodies_round_trip() {
-        let results = vec![
-            MutationResult {
-                id: id(1),
-                status: MutationStatus::Applied,
-                version: 3,
-                error: None,
-            },
-            MutationResult {
-                id: id(2),
-                status: MutationStatus::Rejected,
-                version: 3,
-                error: Some(ErrorBody {
-                    code: "invalid_sku".into(),
-                    message: "bad".into(),
-                }),
-            },
-        ];
-        let ok = MutationsResponse {
-            cart: cart_view(),
-            results: results.clone(),
-        };
-        let parsed = js_sys::JSON::parse(&serde_json::to_string(&ok).unwrap()).unwrap();
-        assert_eq!(wire::mutations_response(&parsed), Ok(ok));
-        let conflict = ConflictResponse {
-            code: "version_conflict".into(),
-            message: "stale".into(),
-            cart: cart_view(),
-            results,
-        };
-        let parsed = js_sys::JSON::parse(&serde_json::to_string(&conflict).unwrap()).unwrap();
-        assert_eq!(wire::conflict(&parsed), Ok(conflict));
-        let created = CreateCartResponse {
-            token: "tok".into(),
-            cart: cart_view(),
-        };
-        let parsed = js_sys::JSON::parse(&serde_json::to_string(&created).unwrap()).unwrap();
-        assert_eq!(wire::created(&parsed), Ok(created));
-        let missing = js_sys::JSON::parse(r#"{"cart":{"version":1}}"#).unwrap();
-        assert!(wire::mutations_response(&missing).is_err(), "results are required");
-
-        let mutations: Vec<Mutation> = commands()
-            .into_iter()
-            .enumerate()
-            .map(|(i, command)| Mutation {
-                id: id(i as u8),
-                base_version: (i % 2 == 1).then_some(9),
-                command,
-            })
-            .collect();
-        let body = stored::stringify(&wire::mutations_request_js(&mutations)).unwrap();
-        let request: MutationsRequest = serde_json::from_str(&body).unwrap();
-        assert_eq!(request.mutations, mutations);
-        let body = stored::stringify(&wire::checkout_request_js(&Money::new(1234, "EUR"))).unwrap();
-        assert_eq!(body, r#"{"expected_total":{"amount":1234,"currency":"EUR"}}"#);
-    }
-
-    fn from_hand<T: DeserializeOwned>(js: JsValue) -> T {
-        let text = stored::stringify(&js).unwrap();
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
-    }
-
-    #[wasm_bindgen_test]
-    fn rule_shapes_match_the_core() {
-        let account = CartView::bare(&Cart::default()).to_cart();
-        let anonymous = cart_view().to_cart();
-        agrees(&anonymous, rules::cart, rules::cart_js);
-        let (merged, report) = merge(&account, &anonymous, &Limits::default());
-        assert_eq!(from_hand::<Cart>(rules::cart_js(&merged)), merged);
-        assert_eq!(from_hand::<MergeReport>(rules::merge_report_js(&report)), report);
-
-        let pending: Vec<Mutation> = [Command::set("gone", 2), Command::add("bad sku", 1)]
-            .into_iter()
-            .enumerate()
-            .map(|(i, command)| Mutation {
-                id: id(i as u8),
-                base_version: Some(1),
-                command,
-            })
-            .collect();
-        let (_, changes) = rebase(&anonymous, &pending, &Limits::default());
-        assert!(changes.len() >= 2, "{changes:?}");
-        for change in &changes {
-            assert_eq!(&from_hand::<Reconciliation>(rules::reconciliation_js(change)), change);
-        }
-
-        let log = BTreeMap::new();
-        let batch: Vec<Mutation> = commands()
-            .into_iter()
-            .enumerate()
-            .map(|(i, command)| Mutation {
-                id: id(i as u8),
-                base_version: None,
-                command,
-            })
-            .collect();
-        let decision = decide_batch(&anonymous, &log, &batch, &Limits::default(), &(), 5).unwrap();
-        assert_eq!(
-            from_hand::<BatchDecision>(rules::batch_decision_js(&decision)),
-            decision
-        );
-        let records: BTreeMap<_, _> = decision.records.iter().cloned().collect();
-        let parsed = js_sys::JSON::parse(&serde_json::to_string(&records).unwrap()).unwrap();
-        let read = rules::records(&parsed).unwrap();
-        assert_eq!(read.0.into_iter().collect::<BTreeMap<_, _>>(), records);
-        // The same batch again, with those records: every mutation is a
-        // duplicate (or, reused with another command, refused).
-        let again = cartsync::rules::apply_batch(
-            js_sys::JSON::parse(&serde_json::to_string(&anonymous).unwrap()).unwrap(),
-            js_sys::JSON::parse(&serde_json::to_string(&batch).unwrap()).unwrap(),
-            parsed,
-        )
-        .unwrap();
-        let again: BatchDecision = from_hand(again);
-        assert_eq!(again.results.len(), decision.results.len());
-        assert!(
-            again.results.iter().all(|r| r.status == MutationStatus::Duplicate),
-            "{again:?}"
-        );
-    }
 }
 
 /// As through serde: a missing `quantity` or `options` takes its default,
@@ -700,7 +455,7 @@ async fn flush_after_a_failure_sends_at_once_instead_of_rejecting_with_the_old_e
     })
     .await;
     // The backoff may be up to a second away; flush skips it and succeeds.
-    flush(&client).await.expect("flush retries now and resolves");
+    client.flush().await.expect("flush retries now and resolves");
     assert_eq!(fake.borrow().applied, 1);
     client.close();
 }
@@ -728,7 +483,8 @@ async fn close_in_the_same_task_as_open_leaves_no_dangling_callbacks() {
     // The lock the closed client asked for went back at once: a new client
     // on the same storage takes it and sends what the first one left.
     let second = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone())))).unwrap();
-    flush(&second)
+    second
+        .flush()
         .await
         .expect("the second client sends the first one's add");
     assert_eq!(fake.borrow().applied, 1);

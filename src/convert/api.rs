@@ -1,97 +1,74 @@
 //! The JavaScript API's own shapes (camelCase): method arguments, `view()`
 //! and the event objects listeners receive.
 
-use super::js::{array, id_js, num, opt_str, opt_string, opt_uint, options, options_js, string, Bad, Obj, Read};
+use super::json::{array, id_js, num, opt_str, opt_string, options, options_js, string, Bad, Obj, Read};
 use super::rules::reconciliation_js;
 use super::wire::{coupon_js, money_js};
 use crate::error::{bad_argument, codes};
+use crate::json::Json;
 use cartsync_core::engine::{Event, Status, SyncError, View};
 use cartsync_core::protocol::v1::LineView;
-use cartsync_core::{Command, Options, Sku, Totals};
-use wasm_bindgen::JsValue;
+use cartsync_core::{Command, ErrorBody, Options, Sku, Totals};
 
 /// Reads a caller's argument; a mismatch is `bad_request` naming the
 /// argument and the field.
-pub fn arg<T>(value: &JsValue, what: &str, read: impl FnOnce(&JsValue) -> Read<T>) -> Result<T, JsValue> {
+pub fn arg<T>(value: &Json, what: &str, read: impl FnOnce(&Json) -> Read<T>) -> Result<T, ErrorBody> {
     read(value).map_err(|Bad(field)| bad_argument([what, ": `", field, "` is missing or has the wrong type"].concat()))
 }
 
 /// A string argument (`applyCoupon(code)`, ...).
-pub fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
-    value
-        .as_string()
+pub fn string_arg(value: &Json, what: &str) -> Result<String, ErrorBody> {
+    super::json::as_str(value)
+        .map(str::to_string)
         .ok_or_else(|| bad_argument([what, ": expected a string"].concat()))
 }
 
-fn sku_and_options(v: &JsValue) -> Read<(Sku, Options)> {
+fn sku_and_options(v: &Json) -> Read<(Sku, Options)> {
     Ok((Sku(string(v, "sku")?), options(v, "options")?))
 }
 
 /// `addItem({sku, quantity = 1, options = {}})`.
-pub fn add_item(v: &JsValue) -> Read<Command> {
+pub fn add_item(v: &Json) -> Read<Command> {
     let (sku, options) = sku_and_options(v)?;
-    let quantity = super::js::int_or(v, "quantity", 1)?;
+    let quantity = super::json::int_or(v, "quantity", 1)?;
     Ok(Command::AddItem { sku, quantity, options })
 }
 
 /// `setQuantity({sku, options, quantity})`.
-pub fn set_quantity(v: &JsValue) -> Read<Command> {
+pub fn set_quantity(v: &Json) -> Read<Command> {
     let (sku, options) = sku_and_options(v)?;
-    let quantity = super::js::int(v, "quantity")?;
+    let quantity = super::json::int(v, "quantity")?;
     Ok(Command::SetQuantity { sku, options, quantity })
 }
 
 /// `removeItem({sku, options})`.
-pub fn remove_item(v: &JsValue) -> Read<Command> {
+pub fn remove_item(v: &Json) -> Read<Command> {
     let (sku, options) = sku_and_options(v)?;
     Ok(Command::RemoveItem { sku, options })
 }
 
-/// `CartClient.open({endpoint, namespace, fetch, userToken,
-/// requestTimeoutMs})` (the `fetch` function is read separately: it is not
-/// data).
-pub struct OpenArgs {
-    pub endpoint: String,
-    pub namespace: Option<String>,
-    pub user_token: Option<String>,
-    pub request_timeout_ms: Option<u64>,
-}
-
-pub fn open_args(v: &JsValue) -> Read<OpenArgs> {
-    if !v.is_object() {
-        return Err(Bad("options"));
-    }
-    Ok(OpenArgs {
-        endpoint: string(v, "endpoint")?,
-        namespace: opt_string(v, "namespace")?,
-        user_token: opt_string(v, "userToken")?,
-        request_timeout_ms: opt_uint(v, "requestTimeoutMs")?,
-    })
-}
-
 /// `checkout({idempotencyKey})` (the argument itself may be left out).
-pub fn idempotency_key(v: &JsValue) -> Read<Option<String>> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    if !v.is_object() {
-        return Err(Bad("options"));
+pub fn idempotency_key(v: &Json) -> Read<Option<String>> {
+    match v {
+        Json::Null => return Ok(None),
+        Json::Obj(_) => {}
+        _ => return Err(Bad("options")),
     }
     opt_string(v, "idempotencyKey")
 }
 
-fn line_js(l: &LineView) -> JsValue {
+fn line_js(l: &LineView) -> Json {
     Obj::new()
         .set("sku", l.sku.as_str())
         .set("options", options_js(&l.options))
         .set("quantity", l.quantity)
         .set("name", opt_str(l.name.as_deref()))
-        .set("unitPrice", l.unit_price.as_ref().map_or(JsValue::NULL, money_js))
+        .set("unitPrice", l.unit_price.as_ref().map_or(Json::Null, money_js))
         .set("image", opt_str(l.image.as_deref()))
         .done()
 }
 
-fn totals_js(t: &Totals) -> JsValue {
+fn totals_js(t: &Totals) -> Json {
     Obj::new()
         .set("subtotal", money_js(&t.subtotal))
         .set("discount", money_js(&t.discount))
@@ -99,11 +76,16 @@ fn totals_js(t: &Totals) -> JsValue {
         .done()
 }
 
-fn sync_error_js(e: &SyncError) -> JsValue {
+fn sync_error_js(e: &SyncError) -> Json {
     match e {
         SyncError::Unreachable { attempts } => Obj::new().set("code", codes::NETWORK_ERROR).set(
             "message",
-            format!("the server could not be reached ({attempts} attempts in a row)"),
+            [
+                "the server could not be reached (",
+                &crate::json::num(*attempts as u64).text(),
+                " attempts in a row)",
+            ]
+            .concat(),
         ),
         SyncError::Refused { error } => Obj::new()
             .set("code", error.code.as_str())
@@ -114,7 +96,7 @@ fn sync_error_js(e: &SyncError) -> JsValue {
 
 /// `view()`: `{lines, coupons, shippingOption, totals, version, pending,
 /// status, lastError}`.
-pub fn view_js(view: &View) -> JsValue {
+pub fn view_js(view: &View) -> Json {
     let cart = &view.cart;
     let status = match view.status {
         Status::Synced => "synced",
@@ -126,19 +108,16 @@ pub fn view_js(view: &View) -> JsValue {
         .set("lines", array(&cart.lines, line_js))
         .set("coupons", array(&cart.coupons, coupon_js))
         .set("shippingOption", opt_str(cart.shipping_option.as_deref()))
-        .set("totals", cart.totals.as_ref().map_or(JsValue::NULL, totals_js))
+        .set("totals", cart.totals.as_ref().map_or(Json::Null, totals_js))
         .set("version", num(cart.version))
         .set("pending", num(view.pending as u64))
         .set("status", status)
-        .set(
-            "lastError",
-            view.last_error.as_ref().map_or(JsValue::NULL, sync_error_js),
-        )
+        .set("lastError", view.last_error.as_ref().map_or(Json::Null, sync_error_js))
         .done()
 }
 
 /// An engine event as the `{type, ...}` object listeners receive.
-pub fn event_js(event: &Event) -> JsValue {
+pub fn event_js(event: &Event) -> Json {
     match event {
         Event::Rejected { mutation, error, line } => Obj::new()
             .set("type", "rejected")
@@ -148,7 +127,7 @@ pub fn event_js(event: &Event) -> JsValue {
             .set("message", error.message.as_str())
             .set(
                 "line",
-                line.as_ref().map_or(JsValue::NULL, |(sku, options)| {
+                line.as_ref().map_or(Json::Null, |(sku, options)| {
                     Obj::new()
                         .set("sku", sku.as_str())
                         .set("options", options_js(options))
@@ -172,10 +151,4 @@ pub fn event_js(event: &Event) -> JsValue {
             .set("message", error.message.as_str()),
     }
     .done()
-}
-
-/// A `{type: "merged", report}` event object (the report as the server
-/// sent it).
-pub fn merged_event(report: &JsValue) -> JsValue {
-    Obj::new().set("type", "merged").set("report", report.clone()).done()
 }

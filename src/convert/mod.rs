@@ -14,7 +14,7 @@
 //!   types the exported pure rules take and return.
 
 pub mod api;
-pub mod js;
+pub mod json;
 pub mod rules;
 pub mod stored;
 pub mod wire;

@@ -1,18 +1,18 @@
 //! The core's own types for the exported pure rules (`applyBatch`,
 //! `mergeCarts`, `rebasePending`, ...), in their snake_case wire shapes.
 
-use super::js::{
-    array, entries, id_js, list, num, object, opt_str, opt_string, options, options_js, parse_id, string, uint, uint32,
+use super::json::{
+    array, id_js, list, members, num, object, opt_str, opt_string, options, options_js, parse_id, string, uint, uint32,
     uint_or, Bad, Obj, Read,
 };
 use super::wire::{command, command_js, coupon, coupon_js, error_body_js, mutation_result, mutation_result_js};
+use crate::json::Json;
 use cartsync_core::{
     AppliedEvent, BatchDecision, Cart, IdempotencyLog, IdempotencyRecord, Line, LineRef, MergeReport, MutationId,
     Reconciliation, SummedLine,
 };
-use wasm_bindgen::JsValue;
 
-fn line(v: &JsValue) -> Read<Line> {
+fn line(v: &Json) -> Read<Line> {
     Ok(Line {
         sku: cartsync_core::Sku(string(v, "sku")?),
         options: options(v, "options")?,
@@ -20,7 +20,7 @@ fn line(v: &JsValue) -> Read<Line> {
     })
 }
 
-fn line_js(l: &Line) -> JsValue {
+fn line_js(l: &Line) -> Json {
     Obj::new()
         .set("sku", l.sku.as_str())
         .set("options", options_js(&l.options))
@@ -29,7 +29,7 @@ fn line_js(l: &Line) -> JsValue {
 }
 
 /// `{version, owner?, lines?, coupons?, shipping_option?, updated_at?}`.
-pub fn cart(v: &JsValue) -> Read<Cart> {
+pub fn cart(v: &Json) -> Read<Cart> {
     Ok(Cart {
         version: uint(v, "version")?,
         owner: opt_string(v, "owner")?,
@@ -40,7 +40,7 @@ pub fn cart(v: &JsValue) -> Read<Cart> {
     })
 }
 
-pub fn cart_js(c: &Cart) -> JsValue {
+pub fn cart_js(c: &Cart) -> Json {
     Obj::new()
         .set("version", num(c.version))
         .set("owner", opt_str(c.owner.as_deref()))
@@ -51,14 +51,14 @@ pub fn cart_js(c: &Cart) -> JsValue {
         .done()
 }
 
-fn record(v: &JsValue) -> Read<IdempotencyRecord> {
+fn record(v: &Json) -> Read<IdempotencyRecord> {
     Ok(IdempotencyRecord {
-        command: command(&object(v, "command")?)?,
-        result: mutation_result(&object(v, "result")?)?,
+        command: command(object(v, "command")?)?,
+        result: mutation_result(object(v, "result")?)?,
     })
 }
 
-fn record_js(r: &IdempotencyRecord) -> JsValue {
+fn record_js(r: &IdempotencyRecord) -> Json {
     Obj::new()
         .set("command", command_js(&r.command))
         .set("result", mutation_result_js(&r.result))
@@ -78,16 +78,15 @@ impl IdempotencyLog for Records {
 }
 
 /// `{mutationId: {command, result}}`.
-pub fn records(v: &JsValue) -> Read<Records> {
+pub fn records(v: &Json) -> Read<Records> {
     let mut out = Vec::new();
-    entries(v, "records", &mut |k, r| {
-        out.push((parse_id(&k).ok_or(Bad("records"))?, record(&r)?));
-        Ok(())
-    })?;
+    for (k, r) in members(v, "records")? {
+        out.push((parse_id(k).ok_or(Bad("records"))?, record(r)?));
+    }
     Ok(Records(out))
 }
 
-fn event_js(e: &AppliedEvent) -> JsValue {
+fn event_js(e: &AppliedEvent) -> Json {
     Obj::new()
         .set("version", num(e.version))
         .set("mutation_id", id_js(&e.mutation_id))
@@ -97,8 +96,8 @@ fn event_js(e: &AppliedEvent) -> JsValue {
 }
 
 /// `{cart, results, records: [[id, record]], events, conflict}`.
-pub fn batch_decision_js(d: &BatchDecision) -> JsValue {
-    let conflict = d.conflict.as_ref().map_or(JsValue::NULL, |c| {
+pub fn batch_decision_js(d: &BatchDecision) -> Json {
+    let conflict = d.conflict.as_ref().map_or(Json::Null, |c| {
         Obj::new()
             .set("index", num(c.index as u64))
             .set("id", id_js(&c.id))
@@ -106,12 +105,7 @@ pub fn batch_decision_js(d: &BatchDecision) -> JsValue {
             .set("found", num(c.found))
             .done()
     });
-    let records = array(&d.records, |(id, r)| {
-        let pair = js_sys::Array::new();
-        pair.push(&id_js(id));
-        pair.push(&record_js(r));
-        pair.into()
-    });
+    let records = array(&d.records, |(id, r)| Json::Arr(vec![id_js(id), record_js(r)]));
     Obj::new()
         .set("cart", cart_js(&d.cart))
         .set("results", array(&d.results, mutation_result_js))
@@ -121,7 +115,7 @@ pub fn batch_decision_js(d: &BatchDecision) -> JsValue {
         .done()
 }
 
-fn summed_js(s: &SummedLine) -> JsValue {
+fn summed_js(s: &SummedLine) -> Json {
     Obj::new()
         .set("sku", s.sku.as_str())
         .set("options", options_js(&s.options))
@@ -132,7 +126,7 @@ fn summed_js(s: &SummedLine) -> JsValue {
         .done()
 }
 
-fn line_ref_js(l: &LineRef) -> JsValue {
+fn line_ref_js(l: &LineRef) -> Json {
     Obj::new()
         .set("sku", l.sku.as_str())
         .set("options", options_js(&l.options))
@@ -140,11 +134,11 @@ fn line_ref_js(l: &LineRef) -> JsValue {
         .done()
 }
 
-fn strings_js(items: &[String]) -> JsValue {
-    array(items, |s| JsValue::from_str(s))
+fn strings_js(items: &[String]) -> Json {
+    array(items, |s| Json::from(s.as_str()))
 }
 
-pub fn merge_report_js(r: &MergeReport) -> JsValue {
+pub fn merge_report_js(r: &MergeReport) -> Json {
     Obj::new()
         .set("summed", array(&r.summed, summed_js))
         .set("added", array(&r.added, line_ref_js))
@@ -156,7 +150,7 @@ pub fn merge_report_js(r: &MergeReport) -> JsValue {
 }
 
 /// `{kind, ...}` as the core tags it.
-pub fn reconciliation_js(r: &Reconciliation) -> JsValue {
+pub fn reconciliation_js(r: &Reconciliation) -> Json {
     match r {
         Reconciliation::Restored {
             mutation_id,
@@ -179,6 +173,6 @@ pub fn reconciliation_js(r: &Reconciliation) -> JsValue {
 }
 
 /// A mutation list argument.
-pub fn mutations(v: &JsValue) -> Read<Vec<cartsync_core::Mutation>> {
-    super::js::items(v, "mutations", super::wire::mutation)
+pub fn mutations(v: &Json) -> Read<Vec<cartsync_core::Mutation>> {
+    super::json::items(v, "mutations", super::wire::mutation)
 }

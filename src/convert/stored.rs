@@ -1,48 +1,38 @@
-//! The engine's storage records as JSON text in localStorage (through
-//! `JSON.parse` / `JSON.stringify`, so no JSON code is in the wasm). The
-//! shapes are the core's serde shapes: records written by earlier versions
-//! of the SDK still load.
+//! The engine's storage records as JSON text in localStorage. The shapes
+//! are the core's serde shapes: records written by earlier versions of the
+//! SDK still load.
 
-use super::js::{field, num, object, opt_str, opt_string, string, uint, Bad, Obj, Read};
+use super::json::{field, num, object, opt_str, opt_string, string, uint, Bad, Obj, Read};
 use super::wire::{cart_view, cart_view_js, error_body, error_body_js, mutation, mutation_js};
-use crate::error::{cart_error, codes};
+use crate::json::Json;
 use cartsync_core::engine::{ServerCart, Settled, StoredMutation, TokenRecord};
-use wasm_bindgen::JsValue;
 
 /// A stored JSON string read with `read` (`None` if it does not parse: a
 /// corrupt entry is skipped, never a panic).
-pub fn from_json<T>(text: &str, read: fn(&JsValue) -> Read<T>) -> Option<T> {
-    let value = js_sys::JSON::parse(text).ok()?;
-    read(&value).ok()
-}
-
-/// A JS value as JSON text for storage or a request body.
-pub fn stringify(value: &JsValue) -> Result<String, JsValue> {
-    js_sys::JSON::stringify(value)
-        .map(String::from)
-        .map_err(|_| cart_error(codes::STORAGE_UNAVAILABLE, "value cannot be stringified"))
+pub fn from_json<T>(text: &str, read: fn(&Json) -> Read<T>) -> Option<T> {
+    read(&Json::parse(text)?).ok()
 }
 
 /// `{mutation, created_at, settled?}`.
-pub fn stored_mutation(v: &JsValue) -> Read<StoredMutation> {
+pub fn stored_mutation(v: &Json) -> Read<StoredMutation> {
     let settled = match field(v, "settled") {
         None => None,
-        Some(s) => Some(match string(&s, "kind")?.as_str() {
+        Some(s) => Some(match string(s, "kind")?.as_str() {
             "rejected" => Settled::Rejected {
-                error: error_body(&object(&s, "error")?)?,
+                error: error_body(object(s, "error")?)?,
             },
             "expired" => Settled::Expired,
             _ => return Err(Bad("settled")),
         }),
     };
     Ok(StoredMutation {
-        mutation: mutation(&object(v, "mutation")?)?,
+        mutation: mutation(object(v, "mutation")?)?,
         created_at: uint(v, "created_at")?,
         settled,
     })
 }
 
-pub fn stored_mutation_js(r: &StoredMutation) -> JsValue {
+pub fn stored_mutation_js(r: &StoredMutation) -> Json {
     let o = Obj::new()
         .set("mutation", mutation_js(&r.mutation))
         .set("created_at", num(r.created_at));
@@ -55,14 +45,14 @@ pub fn stored_mutation_js(r: &StoredMutation) -> JsValue {
 }
 
 /// `{token, generation}` (`token: null` while a new cart is coming).
-pub fn token_record(v: &JsValue) -> Read<TokenRecord> {
+pub fn token_record(v: &Json) -> Read<TokenRecord> {
     Ok(TokenRecord {
         token: opt_string(v, "token")?,
         generation: uint(v, "generation")?,
     })
 }
 
-pub fn token_record_js(r: &TokenRecord) -> JsValue {
+pub fn token_record_js(r: &TokenRecord) -> Json {
     Obj::new()
         .set("token", opt_str(r.token.as_deref()))
         .set("generation", num(r.generation))
@@ -70,14 +60,14 @@ pub fn token_record_js(r: &TokenRecord) -> JsValue {
 }
 
 /// `{token, cart}`: the last server cart, tagged with its token.
-pub fn server_cart(v: &JsValue) -> Read<ServerCart> {
+pub fn server_cart(v: &Json) -> Read<ServerCart> {
     Ok(ServerCart {
         token: string(v, "token")?,
-        cart: cart_view(&object(v, "cart")?)?,
+        cart: cart_view(object(v, "cart")?)?,
     })
 }
 
-pub fn server_cart_js(s: &ServerCart) -> JsValue {
+pub fn server_cart_js(s: &ServerCart) -> Json {
     Obj::new()
         .set("token", s.token.as_str())
         .set("cart", cart_view_js(&s.cart))

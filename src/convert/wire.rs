@@ -3,48 +3,48 @@
 //! derives of `cartsync_core::protocol::v1` and the model; the round-trip
 //! tests in tests/web.rs hold the two together.
 
-use super::js::{
+use super::json::{
     field, id, id_js, int, list, num, object, opt_str, opt_string, opt_uint, options, options_js, signed, string, uint,
     uint32, uint_or, Bad, Obj, Read,
 };
+use crate::json::Json;
 use cartsync_core::command::WireCommand;
 use cartsync_core::protocol::v1::{CartView, ConflictResponse, CreateCartResponse, LineView, MutationsResponse};
 use cartsync_core::{
     Command, Coupon, CouponState, ErrorBody, Money, Mutation, MutationResult, MutationStatus, Sku, Totals,
 };
-use wasm_bindgen::JsValue;
 
-pub fn money(v: &JsValue) -> Read<Money> {
+pub fn money(v: &Json) -> Read<Money> {
     Ok(Money {
         amount: int(v, "amount")?,
         currency: string(v, "currency")?,
     })
 }
 
-fn opt_money(v: &JsValue, key: &'static str) -> Read<Option<Money>> {
-    field(v, key).map(|m| money(&m)).transpose()
+fn opt_money(v: &Json, key: &'static str) -> Read<Option<Money>> {
+    field(v, key).map(money).transpose()
 }
 
-pub fn money_js(m: &Money) -> JsValue {
+pub fn money_js(m: &Money) -> Json {
     Obj::new()
         .set("amount", signed(m.amount))
         .set("currency", m.currency.as_str())
         .done()
 }
 
-fn opt_money_js(m: Option<&Money>) -> JsValue {
-    m.map_or(JsValue::NULL, money_js)
+fn opt_money_js(m: Option<&Money>) -> Json {
+    m.map_or(Json::Null, money_js)
 }
 
-fn totals(v: &JsValue) -> Read<Totals> {
+fn totals(v: &Json) -> Read<Totals> {
     Ok(Totals {
-        subtotal: money(&object(v, "subtotal")?)?,
-        discount: money(&object(v, "discount")?)?,
-        estimated_total: money(&object(v, "estimated_total")?)?,
+        subtotal: money(object(v, "subtotal")?)?,
+        discount: money(object(v, "discount")?)?,
+        estimated_total: money(object(v, "estimated_total")?)?,
     })
 }
 
-fn totals_js(t: &Totals) -> JsValue {
+fn totals_js(t: &Totals) -> Json {
     Obj::new()
         .set("subtotal", money_js(&t.subtotal))
         .set("discount", money_js(&t.discount))
@@ -52,7 +52,7 @@ fn totals_js(t: &Totals) -> JsValue {
         .done()
 }
 
-pub fn coupon(v: &JsValue) -> Read<Coupon> {
+pub fn coupon(v: &Json) -> Read<Coupon> {
     let state = match string(v, "state")?.as_str() {
         "pending" => CouponState::Pending,
         "applied" => CouponState::Applied,
@@ -67,7 +67,7 @@ pub fn coupon(v: &JsValue) -> Read<Coupon> {
 }
 
 /// `{code, state, reason?}` (`reason` only when set, as serde skips it).
-pub fn coupon_js(c: &Coupon) -> JsValue {
+pub fn coupon_js(c: &Coupon) -> Json {
     let state = match c.state {
         CouponState::Pending => "pending",
         CouponState::Applied => "applied",
@@ -80,7 +80,7 @@ pub fn coupon_js(c: &Coupon) -> JsValue {
     }
 }
 
-fn line_view(v: &JsValue) -> Read<LineView> {
+fn line_view(v: &Json) -> Read<LineView> {
     Ok(LineView {
         sku: Sku(string(v, "sku")?),
         options: options(v, "options")?,
@@ -91,7 +91,7 @@ fn line_view(v: &JsValue) -> Read<LineView> {
     })
 }
 
-fn line_view_js(l: &LineView) -> JsValue {
+fn line_view_js(l: &LineView) -> Json {
     Obj::new()
         .set("sku", l.sku.as_str())
         .set("options", options_js(&l.options))
@@ -102,31 +102,31 @@ fn line_view_js(l: &LineView) -> JsValue {
         .done()
 }
 
-pub fn cart_view(v: &JsValue) -> Read<CartView> {
+pub fn cart_view(v: &Json) -> Read<CartView> {
     Ok(CartView {
         version: uint(v, "version")?,
         owner: opt_string(v, "owner")?,
         lines: list(v, "lines", false, line_view)?,
         coupons: list(v, "coupons", false, coupon)?,
         shipping_option: opt_string(v, "shipping_option")?,
-        totals: field(v, "totals").map(|t| totals(&t)).transpose()?,
+        totals: field(v, "totals").map(totals).transpose()?,
         updated_at: uint_or(v, "updated_at", 0)?,
     })
 }
 
-pub fn cart_view_js(c: &CartView) -> JsValue {
+pub fn cart_view_js(c: &CartView) -> Json {
     Obj::new()
         .set("version", num(c.version))
         .set("owner", opt_str(c.owner.as_deref()))
-        .set("lines", super::js::array(&c.lines, line_view_js))
-        .set("coupons", super::js::array(&c.coupons, coupon_js))
+        .set("lines", super::json::array(&c.lines, line_view_js))
+        .set("coupons", super::json::array(&c.coupons, coupon_js))
         .set("shipping_option", opt_str(c.shipping_option.as_deref()))
-        .set("totals", c.totals.as_ref().map_or(JsValue::NULL, totals_js))
+        .set("totals", c.totals.as_ref().map_or(Json::Null, totals_js))
         .set("updated_at", num(c.updated_at))
         .done()
 }
 
-pub fn error_body(v: &JsValue) -> Read<ErrorBody> {
+pub fn error_body(v: &Json) -> Read<ErrorBody> {
     Ok(ErrorBody {
         code: string(v, "code")?,
         message: string(v, "message")?,
@@ -134,21 +134,21 @@ pub fn error_body(v: &JsValue) -> Read<ErrorBody> {
 }
 
 /// An error body from a response, or a made-up one naming the status.
-pub fn error_or_status(v: &JsValue, status: u16) -> ErrorBody {
+pub fn error_or_status(v: &Json, status: u16) -> ErrorBody {
     error_body(v).unwrap_or_else(|_| ErrorBody {
         code: if status >= 500 { "server_error" } else { "bad_request" }.into(),
-        message: format!("the server answered {status}"),
+        message: ["the server answered ", &crate::json::num(status as u64).text()].concat(),
     })
 }
 
-pub fn error_body_js(e: &ErrorBody) -> JsValue {
+pub fn error_body_js(e: &ErrorBody) -> Json {
     Obj::new()
         .set("code", e.code.as_str())
         .set("message", e.message.as_str())
         .done()
 }
 
-pub fn mutation_result(v: &JsValue) -> Read<MutationResult> {
+pub fn mutation_result(v: &Json) -> Read<MutationResult> {
     let status = match string(v, "status")?.as_str() {
         "applied" => MutationStatus::Applied,
         "duplicate" => MutationStatus::Duplicate,
@@ -159,11 +159,11 @@ pub fn mutation_result(v: &JsValue) -> Read<MutationResult> {
         id: id(v, "id")?,
         status,
         version: uint(v, "version")?,
-        error: field(v, "error").map(|e| error_body(&e)).transpose()?,
+        error: field(v, "error").map(error_body).transpose()?,
     })
 }
 
-pub fn mutation_result_js(r: &MutationResult) -> JsValue {
+pub fn mutation_result_js(r: &MutationResult) -> Json {
     let status = match r.status {
         MutationStatus::Applied => "applied",
         MutationStatus::Duplicate => "duplicate",
@@ -181,14 +181,14 @@ pub fn mutation_result_js(r: &MutationResult) -> JsValue {
 
 /// A command in its wire form, with the core's message when it is not one
 /// (`command `add_item` needs the field `quantity``).
-pub fn command_checked(v: &JsValue) -> Result<Command, String> {
+pub fn command_checked(v: &Json) -> Result<Command, String> {
     let read = || -> Read<WireCommand> {
         Ok(WireCommand {
             kind: string(v, "type")?,
             sku: opt_string(v, "sku")?.map(Sku),
-            quantity: super::js::opt_int(v, "quantity")?,
+            quantity: super::json::opt_int(v, "quantity")?,
             options: field(v, "options")
-                .map(|o| super::js::string_map(&o, "options"))
+                .map(|o| super::json::string_map(o, "options"))
                 .transpose()?,
             code: opt_string(v, "code")?,
             option: opt_string(v, "option")?,
@@ -198,12 +198,12 @@ pub fn command_checked(v: &JsValue) -> Result<Command, String> {
     Command::try_from(wire)
 }
 
-pub fn command(v: &JsValue) -> Read<Command> {
+pub fn command(v: &Json) -> Read<Command> {
     command_checked(v).map_err(|_| Bad("command"))
 }
 
 /// `{type, ...fields}` in declaration order, as serde tags it.
-pub fn command_js(c: &Command) -> JsValue {
+pub fn command_js(c: &Command) -> Json {
     let o = Obj::new().set("type", c.name());
     match c {
         Command::AddItem { sku, quantity, options } => o
@@ -222,67 +222,56 @@ pub fn command_js(c: &Command) -> JsValue {
     .done()
 }
 
-pub fn mutation(v: &JsValue) -> Read<Mutation> {
+pub fn mutation(v: &Json) -> Read<Mutation> {
     Ok(Mutation {
         id: id(v, "id")?,
         base_version: opt_uint(v, "base_version")?,
-        command: command(&object(v, "command")?)?,
+        command: command(object(v, "command")?)?,
     })
 }
 
-pub fn mutation_js(m: &Mutation) -> JsValue {
+pub fn mutation_js(m: &Mutation) -> Json {
     Obj::new()
         .set("id", id_js(&m.id))
-        .set("base_version", m.base_version.map_or(JsValue::NULL, num))
+        .set("base_version", m.base_version.map_or(Json::Null, num))
         .set("command", command_js(&m.command))
         .done()
 }
 
 /// `POST /carts` → 201.
-pub fn created(v: &JsValue) -> Read<CreateCartResponse> {
+pub fn created(v: &Json) -> Read<CreateCartResponse> {
     Ok(CreateCartResponse {
         token: string(v, "token")?,
-        cart: cart_view(&object(v, "cart")?)?,
+        cart: cart_view(object(v, "cart")?)?,
     })
 }
 
 /// `POST /carts/{token}/mutations` → 200.
-pub fn mutations_response(v: &JsValue) -> Read<MutationsResponse> {
+pub fn mutations_response(v: &Json) -> Read<MutationsResponse> {
     Ok(MutationsResponse {
-        cart: cart_view(&object(v, "cart")?)?,
+        cart: cart_view(object(v, "cart")?)?,
         results: list(v, "results", true, mutation_result)?,
     })
 }
 
 /// `409 version_conflict`.
-pub fn conflict(v: &JsValue) -> Read<ConflictResponse> {
+pub fn conflict(v: &Json) -> Read<ConflictResponse> {
     Ok(ConflictResponse {
         code: string(v, "code")?,
         message: string(v, "message")?,
-        cart: cart_view(&object(v, "cart")?)?,
+        cart: cart_view(object(v, "cart")?)?,
         results: list(v, "results", false, mutation_result)?,
     })
 }
 
 /// `POST /carts/{token}/mutations` request body.
-pub fn mutations_request_js(mutations: &[Mutation]) -> JsValue {
+pub fn mutations_request_js(mutations: &[Mutation]) -> Json {
     Obj::new()
-        .set("mutations", super::js::array(mutations, mutation_js))
+        .set("mutations", super::json::array(mutations, mutation_js))
         .done()
 }
 
 /// `POST /carts/{token}/checkout` request body.
-pub fn checkout_request_js(expected_total: &Money) -> JsValue {
+pub fn checkout_request_js(expected_total: &Money) -> Json {
     Obj::new().set("expected_total", money_js(expected_total)).done()
-}
-
-#[cfg(feature = "client")]
-/// What `io.js` resolved to: `{status, body, retryAfterMs}` (status 0: no
-/// answer).
-pub fn read_answer(v: &JsValue) -> crate::transport::Answer {
-    crate::transport::Answer {
-        status: field(v, "status").and_then(|s| s.as_f64()).unwrap_or(0.0) as u16,
-        body: field(v, "body").unwrap_or(JsValue::NULL),
-        retry_after_ms: field(v, "retryAfterMs").and_then(|s| s.as_f64()).map(|ms| ms as u64),
-    }
 }
