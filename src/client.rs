@@ -12,7 +12,7 @@
 
 use crate::answer::{body_error, code_of, sort_created, sort_mutations, Answer};
 use crate::convert::api::{self, arg, string_arg, view_js};
-use crate::convert::json::{id_js, num, object, parse_id, string, Bad, Obj, Read};
+use crate::convert::json::{num, object, parse_id, string, Bad, Obj, Read};
 use crate::convert::stored::{
     from_json, server_cart, server_cart_js, stored_mutation, stored_mutation_js, token_record, token_record_js,
 };
@@ -319,10 +319,7 @@ impl Core {
     /// A fresh random UUID (checkout idempotency keys).
     #[wasm_bindgen(js_name = newId)]
     pub fn new_id(&mut self) -> String {
-        match id_js(&self.rng.next_id()) {
-            Json::Str(s) => s,
-            _ => String::new(),
-        }
+        self.rng.next_id().text()
     }
 }
 

@@ -24,7 +24,7 @@ pub fn cart_error(code: &str, message: &str) -> ErrorBody {
 
 /// A core error with its code and message.
 pub fn from_core(error: &CartError) -> ErrorBody {
-    cart_error(error.code(), &error.to_string())
+    cart_error(error.code(), &error.message())
 }
 
 /// `bad_request` naming what was wrong with the caller's argument.

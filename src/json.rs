@@ -106,28 +106,12 @@ impl From<u32> for Json {
 
 /// A non-negative integer.
 pub fn num(n: u64) -> Json {
-    Json::Num(digits(n))
+    Json::Num(cartsync_core::text::decimal(n))
 }
 
 /// A signed integer.
 pub fn signed(n: i64) -> Json {
-    let text = digits(n.unsigned_abs());
-    Json::Num(if n < 0 { ["-", &text].concat() } else { text })
-}
-
-/// Decimal digits without `core::fmt`.
-fn digits(mut n: u64) -> String {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf[i..].iter().map(|&b| b as char).collect()
+    Json::Num(cartsync_core::text::signed(n))
 }
 
 /// The integer a number's text stands for, if it is one (no fraction, no

@@ -82,7 +82,7 @@ fn sync_error_js(e: &SyncError) -> Json {
             "message",
             [
                 "the server could not be reached (",
-                &crate::json::num(*attempts as u64).text(),
+                &cartsync_core::text::decimal(*attempts as u64),
                 " attempts in a row)",
             ]
             .concat(),

@@ -205,6 +205,5 @@ pub fn options_js(options: &Options) -> Json {
 
 /// A mutation id as its lowercase hyphenated text.
 pub fn id_js(id: &MutationId) -> Json {
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    Json::from(&*id.0.hyphenated().encode_lower(&mut buf))
+    Json::Str(id.text())
 }

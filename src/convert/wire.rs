@@ -137,7 +137,7 @@ pub fn error_body(v: &Json) -> Read<ErrorBody> {
 pub fn error_or_status(v: &Json, status: u16) -> ErrorBody {
     error_body(v).unwrap_or_else(|_| ErrorBody {
         code: if status >= 500 { "server_error" } else { "bad_request" }.into(),
-        message: ["the server answered ", &crate::json::num(status as u64).text()].concat(),
+        message: ["the server answered ", &cartsync_core::text::decimal(status as u64)].concat(),
     })
 }
 

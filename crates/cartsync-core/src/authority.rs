@@ -231,7 +231,7 @@ fn decide_one(
 
 fn duplicate_result(m: &Mutation, record: &IdempotencyRecord, current: u64) -> MutationResult {
     if record.command != m.command {
-        let e = CartError::IdempotencyKeyReused { id: m.id.to_string() };
+        let e = CartError::IdempotencyKeyReused { id: m.id.text() };
         return MutationResult {
             id: m.id,
             status: MutationStatus::Rejected,

@@ -134,7 +134,7 @@ impl TryFrom<WireCommand> for Command {
 
     fn try_from(w: WireCommand) -> Result<Self, String> {
         fn need<T>(v: Option<T>, kind: &str, field: &str) -> Result<T, String> {
-            v.ok_or_else(|| format!("command `{kind}` needs the field `{field}`"))
+            v.ok_or_else(|| ["command `", kind, "` needs the field `", field, "`"].concat())
         }
         let k = w.kind.as_str();
         let options = w.options.unwrap_or_default();
@@ -163,7 +163,7 @@ impl TryFrom<WireCommand> for Command {
                 option: need(w.option, k, "option")?,
             },
             "clear" => Command::Clear {},
-            other => return Err(format!("unknown command type `{other}`")),
+            other => return Err(["unknown command type `", other, "`"].concat()),
         })
     }
 }

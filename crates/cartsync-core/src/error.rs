@@ -18,54 +18,67 @@ use std::borrow::Cow;
 /// assert_eq!(e.code(), "quantity_out_of_range");
 /// ```
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum CartError {
-    #[error("quantity {quantity} is outside {min}..={max}")]
-    QuantityOutOfRange { quantity: i64, min: u32, max: u32 },
-    #[error("sku \"{sku}\" must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
-    InvalidSku { sku: String, max_len: usize },
-    #[error("option \"{key}\" is invalid: {reason}")]
+    QuantityOutOfRange {
+        quantity: i64,
+        min: u32,
+        max: u32,
+    },
+    InvalidSku {
+        sku: String,
+        max_len: usize,
+    },
     InvalidOption {
         key: String,
         /// Borrowed when the core builds it, owned when deserialised.
         reason: Cow<'static, str>,
     },
-    #[error("a line may carry at most {max} options")]
-    TooManyOptions { max: usize },
-    #[error("a cart may hold at most {max} lines")]
-    TooManyLines { max: usize },
-    #[error("coupon code \"{code}\" must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
+    TooManyOptions {
+        max: usize,
+    },
+    TooManyLines {
+        max: usize,
+    },
     InvalidCouponCode {
         /// `coupon` on the wire: `code` is the tag that names the error.
         #[serde(rename = "coupon")]
         code: String,
         max_len: usize,
     },
-    #[error("a cart may carry at most {max} coupons")]
-    TooManyCoupons { max: usize },
-    #[error("shipping option \"{option}\" must be 1 to {max_len} characters of A-Z a-z 0-9 . _ -")]
-    InvalidShippingOption { option: String, max_len: usize },
-    #[error("sku \"{sku}\" is not in the catalog")]
-    UnknownSku { sku: String },
-    #[error("shipping option \"{option}\" is not offered")]
-    UnknownShippingOption { option: String },
-    #[error("mutation id {id} was already used for a different command")]
-    IdempotencyKeyReused { id: String },
-    #[error("cart is at version {found}, the mutation expected {expected}")]
-    VersionConflict { expected: u64, found: u64 },
-    #[error("a batch may hold at most {max} mutations")]
-    TooManyMutations { max: usize },
-    #[error("the mutation was created at {created_at} and expired before it could be sent")]
-    MutationExpired { created_at: u64 },
-    #[error("cart not found")]
+    TooManyCoupons {
+        max: usize,
+    },
+    InvalidShippingOption {
+        option: String,
+        max_len: usize,
+    },
+    UnknownSku {
+        sku: String,
+    },
+    UnknownShippingOption {
+        option: String,
+    },
+    IdempotencyKeyReused {
+        id: String,
+    },
+    VersionConflict {
+        expected: u64,
+        found: u64,
+    },
+    TooManyMutations {
+        max: usize,
+    },
+    MutationExpired {
+        created_at: u64,
+    },
     CartNotFound,
-    #[error("this cart was merged into an account cart")]
     CartMerged,
-    #[error("this cart has been checked out and takes no more changes")]
     CartClosed,
-    #[error("bad request: {message}")]
-    BadRequest { message: String },
+    BadRequest {
+        message: String,
+    },
 }
 
 impl CartError {
@@ -116,14 +129,83 @@ impl CartError {
         }
     }
 
+    /// The human message. Built by concatenation rather than `format!`:
+    /// the browser build then carries no `core::fmt` for it.
+    pub fn message(&self) -> String {
+        use crate::text::{decimal as d, signed};
+        const CHARS: &str = " characters of A-Z a-z 0-9 . _ -";
+        match self {
+            CartError::QuantityOutOfRange { quantity, min, max } => [
+                "quantity ",
+                &signed(*quantity),
+                " is outside ",
+                &d(*min as u64),
+                "..=",
+                &d(*max as u64),
+            ]
+            .concat(),
+            CartError::InvalidSku { sku, max_len } => {
+                ["sku \"", sku, "\" must be 1 to ", &d(*max_len as u64), CHARS].concat()
+            }
+            CartError::InvalidOption { key, reason } => ["option \"", key, "\" is invalid: ", reason].concat(),
+            CartError::TooManyOptions { max } => ["a line may carry at most ", &d(*max as u64), " options"].concat(),
+            CartError::TooManyLines { max } => ["a cart may hold at most ", &d(*max as u64), " lines"].concat(),
+            CartError::InvalidCouponCode { code, max_len } => {
+                ["coupon code \"", code, "\" must be 1 to ", &d(*max_len as u64), CHARS].concat()
+            }
+            CartError::TooManyCoupons { max } => ["a cart may carry at most ", &d(*max as u64), " coupons"].concat(),
+            CartError::InvalidShippingOption { option, max_len } => [
+                "shipping option \"",
+                option,
+                "\" must be 1 to ",
+                &d(*max_len as u64),
+                CHARS,
+            ]
+            .concat(),
+            CartError::UnknownSku { sku } => ["sku \"", sku, "\" is not in the catalog"].concat(),
+            CartError::UnknownShippingOption { option } => ["shipping option \"", option, "\" is not offered"].concat(),
+            CartError::IdempotencyKeyReused { id } => {
+                ["mutation id ", id, " was already used for a different command"].concat()
+            }
+            CartError::VersionConflict { expected, found } => [
+                "cart is at version ",
+                &d(*found),
+                ", the mutation expected ",
+                &d(*expected),
+            ]
+            .concat(),
+            CartError::TooManyMutations { max } => {
+                ["a batch may hold at most ", &d(*max as u64), " mutations"].concat()
+            }
+            CartError::MutationExpired { created_at } => [
+                "the mutation was created at ",
+                &d(*created_at),
+                " and expired before it could be sent",
+            ]
+            .concat(),
+            CartError::CartNotFound => "cart not found".into(),
+            CartError::CartMerged => "this cart was merged into an account cart".into(),
+            CartError::CartClosed => "this cart has been checked out and takes no more changes".into(),
+            CartError::BadRequest { message } => ["bad request: ", message].concat(),
+        }
+    }
+
     /// The wire form `{"code", "message"}`.
     pub fn to_body(&self) -> ErrorBody {
         ErrorBody {
             code: self.code().to_string(),
-            message: self.to_string(),
+            message: self.message(),
         }
     }
 }
+
+impl std::fmt::Display for CartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for CartError {}
 
 /// An error as it travels on the wire: a stable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ pub mod money;
 pub mod protocol;
 pub mod rebase;
 pub mod seams;
+pub mod text;
 #[cfg(feature = "vectors")]
 pub mod vectors;
 

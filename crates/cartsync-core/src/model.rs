@@ -46,6 +46,13 @@ impl MutationId {
     pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
         MutationId(uuid::Builder::from_random_bytes(bytes).into_uuid())
     }
+
+    /// The lowercase hyphenated text (what `Display` prints), without
+    /// `core::fmt`.
+    pub fn text(&self) -> String {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        self.0.hyphenated().encode_lower(&mut buf).to_string()
+    }
 }
 
 impl fmt::Display for MutationId {

@@ -108,7 +108,7 @@ pub const MUTATION_KEY_PREFIX: &str = "cartsync:v1:m:";
 /// assert!(mutation_key(&id).starts_with("cartsync:v1:m:"));
 /// ```
 pub fn mutation_key(id: &MutationId) -> String {
-    format!("{MUTATION_KEY_PREFIX}{id}")
+    [MUTATION_KEY_PREFIX, &id.text()].concat()
 }
 
 /// The cart token as stored ([`TOKEN_KEY`]). Storage events can arrive
