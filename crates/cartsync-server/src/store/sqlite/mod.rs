@@ -13,14 +13,17 @@ use super::{
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
 use rows::*;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use schema::{migrate, open_connection};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use writer::Writer;
 
-const MAX_IDLE_READERS: usize = 8;
+/// Idle read connections kept for reuse. Each keeps its own statement
+/// cache, so a connection opened per request (the pool used to hold 8 while
+/// 32 clients read at once) also pays for preparing every statement again.
+const MAX_IDLE_READERS: usize = 64;
 
 /// The SQLite backend. Cheap to share behind an `Arc`; dropping it stops
 /// the writer thread.
@@ -81,16 +84,16 @@ impl SqliteStore {
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = lock(&self.readers).pop();
-        let mut conn = match pooled {
+        let conn = match pooled {
             Some(c) => c,
             None => open_connection(&self.path, false)?,
         };
-        let out = {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let out = f(&tx);
-            tx.finish()?;
-            out
-        };
+        // One read transaction, so the statements of `f` see one snapshot.
+        // BEGIN and COMMIT as cached statements: rusqlite's `Transaction`
+        // parses them anew every time.
+        conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
+        let out = f(&conn);
+        conn.prepare_cached("COMMIT")?.execute([])?;
         let mut idle = lock(&self.readers);
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
@@ -125,11 +128,8 @@ impl CartStore for SqliteStore {
     fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord> {
         self.read(|tx| {
             let id: Option<i64> = tx
-                .query_row(
-                    "SELECT cart_id FROM cart_tokens WHERE hash = ?1",
-                    [&token_hash[..]],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT cart_id FROM cart_tokens WHERE hash = ?1")?
+                .query_row([&token_hash[..]], |r| r.get(0))
                 .optional()?;
             load_in(tx, id.ok_or(StoreError::NotFound)?)
         })
@@ -142,12 +142,11 @@ impl CartStore for SqliteStore {
     fn head(&self, token_hash: &TokenHash) -> Result<CartHead> {
         self.read(|tx| {
             let row: Option<(i64, i64, String)> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT c.id, c.version, c.state FROM cart_tokens t JOIN carts c ON c.id = t.cart_id
                      WHERE t.hash = ?1",
-                    [&token_hash[..]],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                )?
+                .query_row([&token_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             let (id, version, state) = row.ok_or(StoreError::NotFound)?;
             Ok(CartHead {
@@ -194,38 +193,51 @@ impl CartStore for SqliteStore {
         quotes: &[Quote],
         now: u64,
     ) -> Result<()> {
-        // The writer thread needs owned data (it outlives this borrow as far
-        // as the compiler knows); a clone is cheap next to an fsync.
-        let decision = decision.clone();
-        let quotes = quotes.to_vec();
+        // Serialised here, on the caller's thread: the writer thread is the
+        // one thing every commit waits for, so it only runs SQL.
+        let version = to_i64(decision.cart.version);
+        let snapshot = serde_json::to_string(&decision.cart)?;
+        let quotes = serde_json::to_string(quotes)?;
+        let events = decision
+            .events
+            .iter()
+            .map(|e| {
+                let body = serde_json::to_string(&e.command)?;
+                Ok((to_i64(e.version), e.mutation_id.to_string(), body, to_i64(e.at)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let records = decision
+            .records
+            .iter()
+            .map(|(id, record)| Ok((id.to_string(), serde_json::to_string(record)?)))
+            .collect::<Result<Vec<_>>>()?;
         self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
-                 WHERE id = ?5 AND version = ?6 AND state = 'open'",
-                params![
-                    to_i64(decision.cart.version),
-                    serde_json::to_string(&decision.cart)?,
-                    serde_json::to_string(&quotes)?,
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
+                     WHERE id = ?5 AND version = ?6 AND state = 'open'",
+                )?
+                .execute(params![
+                    version,
+                    snapshot,
+                    quotes,
                     to_i64(now),
                     cart,
                     to_i64(expected_version)
-                ],
-            )?;
+                ])?;
             one_row_or_conflict(tx, changed, cart, expected_version)?;
-            for event in &decision.events {
-                insert_event(tx, cart, &EventRow::from_applied(event))?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO events (cart_id, version, kind, mutation_id, body, at)
+                 VALUES (?1, ?2, 'mutation', ?3, ?4, ?5)",
+            )?;
+            for (version, id, body, at) in &events {
+                stmt.execute(params![cart, version, id, body, at])?;
             }
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO idempotency (cart_id, mutation_id, record, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (id, record) in &decision.records {
-                let inserted = stmt.execute(params![
-                    cart,
-                    id.to_string(),
-                    serde_json::to_string(record)?,
-                    to_i64(now)
-                ]);
-                match inserted {
+            for (id, record) in &records {
+                match stmt.execute(params![cart, id, record, to_i64(now)]) {
                     Ok(_) => {}
                     // A concurrent batch recorded this id first without
                     // changing the version (all its mutations were

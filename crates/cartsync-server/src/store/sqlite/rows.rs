@@ -21,9 +21,8 @@ pub(super) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-pub(super) const CART_COLUMNS: &str = "id, state, merged_into, order_id, snapshot, quotes, created_at";
-
-/// The row wrapper of `carts`: columns as SQLite holds them.
+/// The row wrapper of `carts`: columns as SQLite holds them (the columns
+/// of `LOAD_SQL`, in order).
 pub(super) struct CartRow {
     id: i64,
     state: String,
@@ -62,17 +61,20 @@ pub(super) fn to_record(row: CartRow) -> Result<CartRecord> {
 }
 
 pub(super) fn load_in(tx: &Connection, id: CartId) -> Result<CartRecord> {
-    let sql = format!("SELECT {CART_COLUMNS} FROM carts WHERE id = ?1");
-    let row = tx.query_row(&sql, [id], cart_row).optional()?;
+    // Cached statements: preparing costs more CPU than running these
+    // one-row lookups (SQL parsing was ~12 % of the server at 32 clients).
+    let mut stmt = tx.prepare_cached(LOAD_SQL)?;
+    let row = stmt.query_row([id], cart_row).optional()?;
     to_record(row.ok_or(StoreError::NotFound)?)
 }
+
+const LOAD_SQL: &str = "SELECT id, state, merged_into, order_id, snapshot, quotes, created_at FROM carts WHERE id = ?1";
 
 /// The current version and state of a cart, for conflict reports.
 pub(super) fn version_of(tx: &Connection, id: CartId) -> Result<(u64, String)> {
     let row: Option<(i64, String)> = tx
-        .query_row("SELECT version, state FROM carts WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached("SELECT version, state FROM carts WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (v, s) = row.ok_or(StoreError::NotFound)?;
     Ok((to_u64(v), s))
@@ -121,17 +123,17 @@ pub(super) fn event_body(row: &EventRow) -> Result<String> {
 }
 
 pub(super) fn insert_event(tx: &Connection, cart: CartId, row: &EventRow) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO events (cart_id, version, kind, mutation_id, body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            cart,
-            to_i64(row.version),
-            row.kind,
-            row.mutation_id.map(|m| m.to_string()),
-            event_body(row)?,
-            to_i64(row.at)
-        ],
-    )?;
+    )?
+    .execute(params![
+        cart,
+        to_i64(row.version),
+        row.kind,
+        row.mutation_id.map(|m| m.to_string()),
+        event_body(row)?,
+        to_i64(row.at)
+    ])?;
     Ok(())
 }
 

@@ -107,7 +107,7 @@ fn run(mut conn: Connection, jobs: Receiver<Job>) {
 }
 
 fn commit_group(conn: &mut Connection, group: Vec<Job>) {
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let message = e.to_string();
@@ -122,20 +122,20 @@ fn commit_group(conn: &mut Connection, group: Vec<Job>) {
             (job.fail)(message);
             continue;
         }
-        let mut sp = match tx.savepoint() {
-            Ok(sp) => sp,
-            Err(e) => {
-                let message = e.to_string();
-                (job.fail)(&message);
-                broken = Some(message);
-                continue;
-            }
-        };
-        let (keep, reply) = (job.run)(&sp);
+        // The savepoint statements are cached: rusqlite's `Savepoint` parses
+        // them anew for every job.
+        let step = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop);
+        if let Err(e) = step("SAVEPOINT job") {
+            let message = e.to_string();
+            (job.fail)(&message);
+            broken = Some(message);
+            continue;
+        }
+        let (keep, reply) = (job.run)(&tx);
         let closed = if keep {
-            sp.commit()
+            step("RELEASE job")
         } else {
-            sp.rollback().and_then(|()| sp.commit())
+            step("ROLLBACK TO job").and_then(|()| step("RELEASE job"))
         };
         replies.push(reply);
         if let Err(e) = closed {
