@@ -51,7 +51,7 @@ function exchange(fetchFn, url, headers, body, timeoutMs) {
       return {
         status: response.status | 0,
         text: typeof text === "string" ? text : "",
-        retryAfterMs: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : -1,
+        retryAfterMs: Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.round(retryAfter * 1000) : -1,
       };
     })
     .catch(() => ({ status: 0, text: "", retryAfterMs: -1 }))
@@ -133,8 +133,8 @@ export function defineCartClient(newCore, ready) {
       this.#core = newCore(timeout ?? 0, seed());
       this.#timeoutMs = timeout || 15000;
       this.#load();
-      this.#apply(this.#core.open(Date.now()));
-      this.#step((core, now) => core.online(globalThis.navigator?.onLine ?? true, now));
+      this.#apply(this.#call("open"));
+      this.#step("online", "", "", (globalThis.navigator?.onLine ?? true) ? 1 : 0);
       this.#listen();
       this.#takeFlushLock();
     }
@@ -149,7 +149,7 @@ export function defineCartClient(newCore, ready) {
 
     /** `{lines, coupons, shippingOption, totals, version, pending, status, lastError}`. */
     view() {
-      return JSON.parse(this.#core.view());
+      return JSON.parse(this.#call("view"));
     }
 
     /** Calls `listener(event)` for every event; returns the function that unsubscribes it. */
@@ -175,8 +175,8 @@ export function defineCartClient(newCore, ready) {
         if (view.status === "offline") {
           return reject(cartError("network_error", "the browser is offline; the changes wait in the outbox"));
         }
-        this.#waiters.push({ resolve, reject, failuresAt: this.#core.failures() });
-        this.#step((core, now) => core.retry(now));
+        this.#waiters.push({ resolve, reject, failuresAt: this.#failures() });
+        this.#step("retry");
       });
     }
 
@@ -184,13 +184,13 @@ export function defineCartClient(newCore, ready) {
     async login(userToken) {
       if (typeof userToken !== "string") throw badRequest("login(userToken): expected a string");
       await this.flush();
-      let token = this.#core.token();
-      if (token === undefined) {
+      let token = this.#call("token");
+      if (!token) {
         const created = await this.#request("/carts", "{}", {}, undefined);
-        token = this.#apply(this.#core.adoptCreated(created.status, created.text, Date.now())).token;
+        token = this.#apply(this.#call("adoptCreated", "", created.text, created.status)).token;
       }
       const answer = await this.#request(`/carts/${token}/attach`, "{}", {}, userToken);
-      const out = this.#check(this.#core.attached(answer.status, answer.text, Date.now()));
+      const out = this.#check(this.#call("attached", "", answer.text, answer.status));
       // Stored before the actions run: the sends they start carry it.
       this.#set(USER_KEY, userToken);
       this.#run(out);
@@ -207,17 +207,17 @@ export function defineCartClient(newCore, ready) {
         // Offline: what is pending stays and goes to the new cart.
       }
       this.#remove(USER_KEY);
-      this.#apply(this.#core.forget(Date.now()));
+      this.#apply(this.#call("forget"));
     }
 
     /** Revalidates and orders the cart: `{ order }` or `{ problems, cart }`. */
     async checkout(options) {
       const text = json("checkout", options);
       await this.flush();
-      const plan = this.#check(this.#core.checkoutPlan(text));
+      const plan = this.#check(this.#call("checkoutPlan", "", text));
       const key = plan.key ?? this.#checkoutKey(plan.token, plan.version);
       const answer = await this.#request(plan.path, plan.body, { "Idempotency-Key": key }, undefined);
-      const out = this.#apply(this.#core.checkedOut(plan.token, answer.status, answer.text, Date.now()));
+      const out = this.#apply(this.#call("checkedOut", plan.token, answer.text, answer.status));
       this.#remove(CHECKOUT_KEY);
       const body = JSON.parse(answer.text);
       return out.ordered ? { order: body.order } : { problems: body.problems, cart: this.view() };
@@ -234,7 +234,7 @@ export function defineCartClient(newCore, ready) {
     }
 
     #issue(op, arg) {
-      this.#apply(this.#core.issue(op, json(op, arg), Date.now()));
+      this.#apply(this.#call("issue", op, json(op, arg)));
       return this.view();
     }
 
@@ -251,9 +251,18 @@ export function defineCartClient(newCore, ready) {
       return out;
     }
 
-    /** Runs a core input unless the client is closed (late answers, timers, events). */
-    #step(input) {
-      if (!this.#closed) this.#apply(input(this.#core, Date.now()));
+    /** One input to the core (see `Core::call` in src/client.rs for the operations). */
+    #call(op, a = "", b = "", x = 0) {
+      return this.#core.call(op, a, b, x, Date.now());
+    }
+
+    /** An input from outside (answers, timers, events): dropped once the client is closed. */
+    #step(op, a, b, x) {
+      if (!this.#closed) this.#apply(this.#call(op, a, b, x));
+    }
+
+    #failures() {
+      return Number(this.#call("failures"));
     }
 
     /** Carries out the core's actions in order. Writes are synchronous: a command's mutation is stored before the command returns. */
@@ -291,7 +300,7 @@ export function defineCartClient(newCore, ready) {
         // The user token is read at each send: a sign-in in another tab
         // must reach whichever tab sends.
         this.#request(send.path, send.body, {}, undefined).then((answer) =>
-          this.#step((core, now) => core.answer(send.id, answer.status, answer.text, answer.retryAfterMs, now)),
+          this.#step("answer", `${answer.status} ${answer.retryAfterMs}`, answer.text, send.id),
         );
       }
     }
@@ -312,7 +321,7 @@ export function defineCartClient(newCore, ready) {
         return;
       }
       if (!view.lastError) return;
-      const failures = this.#core.failures();
+      const failures = this.#failures();
       const error = cartError(view.lastError.code, view.lastError.message);
       this.#waiters = this.#waiters.filter((w) => {
         if (failures <= w.failuresAt) return true;
@@ -326,7 +335,7 @@ export function defineCartClient(newCore, ready) {
       const delay = Math.max(0, Math.min(at - Date.now(), MAX_DELAY));
       this.#timer = setTimeout(() => {
         this.#timer = null;
-        this.#step((core, now) => core.timer(now));
+        this.#step("timer");
       }, delay);
     }
 
@@ -358,7 +367,7 @@ export function defineCartClient(newCore, ready) {
         const key = storage.key(i);
         if (key === null || !key.startsWith(this.#prefix + OURS)) continue;
         const value = storage.getItem(key);
-        if (value !== null) this.#core.load(key.slice(this.#prefix.length), value);
+        if (value !== null) this.#call("load", key.slice(this.#prefix.length), value);
       }
     }
 
@@ -376,13 +385,14 @@ export function defineCartClient(newCore, ready) {
         if (own === USER_KEY) {
           // New credentials from a sign-in in another tab: what waited on a
           // 401 can go now.
-          this.#step((core, now) => core.retry(now));
+          this.#step("retry");
           return;
         }
-        this.#step((core, now) => core.storage(own, this.#get(own) ?? undefined, now));
+        const value = this.#get(own);
+        this.#step("storage", own, value ?? "", value === null ? 0 : 1);
       });
-      on("online", () => this.#step((core, now) => core.online(true, now)));
-      on("offline", () => this.#step((core, now) => core.online(false, now)));
+      on("online", () => this.#step("online", "", "", 1));
+      on("offline", () => this.#step("online", "", "", 0));
     }
 
     /**
@@ -393,7 +403,7 @@ export function defineCartClient(newCore, ready) {
     #takeFlushLock() {
       const granted = () => {
         this.#load();
-        this.#step((core, now) => core.lead(now));
+        this.#step("lead");
       };
       const locks = globalThis.navigator?.locks;
       if (typeof locks?.request !== "function") return granted();
@@ -414,7 +424,7 @@ export function defineCartClient(newCore, ready) {
       const scope = `${token}@${version}:`;
       const stored = this.#get(CHECKOUT_KEY);
       if (stored?.startsWith(scope)) return stored.slice(scope.length);
-      const key = this.#core.newId();
+      const key = this.#call("newId");
       this.#set(CHECKOUT_KEY, scope + key);
       return key;
     }

@@ -19,13 +19,13 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// From what the JS fetch resolved to: a negative `retry_after_ms` is
-    /// none; a body that is not JSON reads as `null`.
-    pub fn new(status: u16, body: &str, retry_after_ms: f64) -> Answer {
+    /// From what the JS fetch resolved to; a body that is not JSON reads as
+    /// `null`.
+    pub fn new(status: u16, body: &str, retry_after_ms: Option<u64>) -> Answer {
         Answer {
             status,
             body: Json::parse(body).unwrap_or(Json::Null),
-            retry_after_ms: (retry_after_ms >= 0.0).then_some(retry_after_ms as u64),
+            retry_after_ms,
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::convert::stored::{
 };
 use crate::convert::wire::{cart_view, checkout_request_js, created, mutations_request_js};
 use crate::error::{bad_argument, cart_error, codes, from_core};
-use crate::json::Json;
+use crate::json::{integer, Json};
 use crate::random::SeededRandom;
 use cartsync_core::engine::{
     mutation_key, Action, Config, Engine, Persisted, Request, RequestId, StorageChange, TokenRecord,
@@ -64,10 +64,66 @@ impl Core {
         }
     }
 
+    /// Every other input, by name — one export instead of one per
+    /// operation (each export costs the module its own marshalling code):
+    ///
+    /// | `op` | arguments | answer |
+    /// |---|---|---|
+    /// | `load` | `a` key (no namespace), `b` stored text | `""` |
+    /// | `open`, `lead`, `timer`, `retry`, `forget` | — | actions |
+    /// | `online` | `x` 1 online, 0 offline | actions |
+    /// | `issue` | `a` method (`addItem`...), `b` its argument as JSON | actions or error |
+    /// | `view` | — | the view |
+    /// | `answer` | `x` request id, `a` `"status retryAfterMs"`, `b` body text | actions |
+    /// | `storage` | `a` key, `b` value, `x` 1 if present (0: removed) | actions |
+    /// | `failures` | — | a count |
+    /// | `token` | — | the cart token or `""` |
+    /// | `adoptCreated`, `attached` | `x` status, `b` body | `{token?, actions}` or error |
+    /// | `checkoutPlan` | `b` options as JSON | the plan or error |
+    /// | `checkedOut` | `a` cart token, `x` status, `b` body | `{ordered, actions}` or error |
+    /// | `newId` | — | a UUID |
+    ///
+    /// `now` is the time in ms since the epoch (`Date.now()`).
+    pub fn call(&mut self, op: &str, a: &str, b: &str, x: f64, now: f64) -> String {
+        let now = now as u64;
+        let status = x as u16;
+        match op {
+            "load" => {
+                self.load(a, b);
+                String::new()
+            }
+            "open" => self.open(now),
+            "lead" => self.lead(now),
+            "timer" => self.timer(now),
+            "retry" => self.retry(now),
+            "forget" => self.forget(now),
+            "online" => self.online(x != 0.0, now),
+            "issue" => self.issue(a, b, now),
+            "view" => self.view(),
+            "answer" => {
+                let (code, retry) = a.split_once(' ').unwrap_or((a, ""));
+                let retry_after_ms = integer(retry).and_then(|ms| u64::try_from(ms).ok());
+                let status = integer(code).and_then(|s| u16::try_from(s).ok()).unwrap_or(0);
+                self.answer(x as u64, status, b, retry_after_ms, now)
+            }
+            "storage" => self.storage(a, (x != 0.0).then_some(b), now),
+            "failures" => cartsync_core::text::decimal(self.failures as u64),
+            "token" => self.engine.token().unwrap_or("").to_string(),
+            "adoptCreated" => self.adopt_created(status, b, now),
+            "attached" => self.attached(status, b, now),
+            "checkoutPlan" => self.checkout_plan(b),
+            "checkedOut" => self.checked_out(a.to_string(), status, b, now),
+            "newId" => self.rng.next_id().text(),
+            _ => error(&bad_argument("unknown operation")),
+        }
+    }
+}
+
+impl Core {
     /// Hands over one stored entry (`key` without the namespace). Corrupt
     /// entries are skipped (and left in storage for inspection) rather than
     /// failing the page; keys that are not the engine's are ignored.
-    pub fn load(&mut self, key: &str, value: &str) {
+    fn load(&mut self, key: &str, value: &str) {
         if key == TOKEN_KEY {
             self.loaded.token = from_json(value, token_record).unwrap_or_default();
         } else if key == SERVER_CART_KEY {
@@ -78,25 +134,25 @@ impl Core {
     }
 
     /// Restores the engine from the entries loaded so far.
-    pub fn open(&mut self, now: f64) -> String {
+    fn open(&mut self, now: u64) -> String {
         let config = self.engine.config().clone();
-        let (engine, actions) = Engine::restore(config, std::mem::take(&mut self.loaded), now as u64);
+        let (engine, actions) = Engine::restore(config, std::mem::take(&mut self.loaded), now);
         self.engine = engine;
         self.out(actions, Obj::new())
     }
 
     /// This tab holds the flush lock now; the entries loaded since are what
     /// storage holds at this moment.
-    pub fn lead(&mut self, now: f64) -> String {
+    fn lead(&mut self, now: u64) -> String {
         let storage = std::mem::take(&mut self.loaded);
-        let actions = self.engine.leadership_gained(storage, now as u64);
+        let actions = self.engine.leadership_gained(storage, now);
         self.out(actions, Obj::new())
     }
 
     /// A shopper's command: `op` is the method (`addItem`, `applyCoupon`,
     /// ...), `args` its argument as JSON. The mutation is in the first
     /// `set` action, which the JS side writes before it returns the view.
-    pub fn issue(&mut self, op: &str, args: &str, now: f64) -> String {
+    fn issue(&mut self, op: &str, args: &str, now: u64) -> String {
         let args = Json::parse(args).unwrap_or(Json::Null);
         let command = match op {
             "addItem" => arg(&args, op, api::add_item),
@@ -110,11 +166,7 @@ impl Core {
             "clear" => Ok(Command::Clear {}),
             _ => Err(bad_argument("unknown command")),
         };
-        let issued = command.and_then(|c| {
-            self.engine
-                .issue(c, now as u64, &mut self.rng)
-                .map_err(|e| from_core(&e))
-        });
+        let issued = command.and_then(|c| self.engine.issue(c, now, &mut self.rng).map_err(|e| from_core(&e)));
         match issued {
             Ok(actions) => self.out(actions, Obj::new()),
             Err(e) => error(&e),
@@ -123,14 +175,13 @@ impl Core {
 
     /// `{lines, coupons, shippingOption, totals, version, pending, status,
     /// lastError}`.
-    pub fn view(&self) -> String {
+    fn view(&self) -> String {
         view_js(&self.engine.view()).text()
     }
 
     /// The answer to request `id`: `status` 0 when there was none, `body`
     /// the response text, `retry_after_ms` negative when absent.
-    pub fn answer(&mut self, id: f64, status: u16, body: &str, retry_after_ms: f64, now: f64) -> String {
-        let id = id as u64;
+    fn answer(&mut self, id: u64, status: u16, body: &str, retry_after_ms: Option<u64>, now: u64) -> String {
         let Some(at) = self.sent.iter().position(|(i, _)| *i == id) else {
             return self.out(Vec::new(), Obj::new());
         };
@@ -141,7 +192,7 @@ impl Core {
         } else {
             sort_mutations(answer)
         };
-        let (id, now) = (RequestId(id), now as u64);
+        let id = RequestId(id);
         let actions = match sorted {
             Ok(response) => self.engine.on_response(id, response, now, &mut self.rng),
             Err(failure) => {
@@ -153,27 +204,27 @@ impl Core {
     }
 
     /// The retry timer fired.
-    pub fn timer(&mut self, now: f64) -> String {
-        let actions = self.engine.on_timer(now as u64, &mut self.rng);
+    fn timer(&mut self, now: u64) -> String {
+        let actions = self.engine.on_timer(now, &mut self.rng);
         self.out(actions, Obj::new())
     }
 
     /// The browser went online or offline.
-    pub fn online(&mut self, online: bool, now: f64) -> String {
-        let actions = self.engine.set_online(online, now as u64);
+    fn online(&mut self, online: bool, now: u64) -> String {
+        let actions = self.engine.set_online(online, now);
         self.out(actions, Obj::new())
     }
 
     /// Send now, skipping any backoff (`flush()`, new credentials).
-    pub fn retry(&mut self, now: f64) -> String {
-        let actions = self.engine.retry_now(now as u64);
+    fn retry(&mut self, now: u64) -> String {
+        let actions = self.engine.retry_now(now);
         self.out(actions, Obj::new())
     }
 
     /// Another tab changed `key`; `value` is what it holds now (read when
     /// the event is handled, not the event's `newValue`: events arrive
     /// late, and an old value could bring back a settled mutation).
-    pub fn storage(&mut self, key: &str, value: Option<String>, now: f64) -> String {
+    fn storage(&mut self, key: &str, value: Option<&str>, now: u64) -> String {
         let change = if key == TOKEN_KEY {
             value
                 .and_then(|t| from_json(&t, token_record))
@@ -184,32 +235,21 @@ impl Core {
                 .map(StorageChange::ServerCartChanged)
         } else {
             key.strip_prefix(MUTATION_KEY_PREFIX).and_then(|id| match value {
-                Some(text) => from_json(&text, stored_mutation).map(StorageChange::MutationAdded),
+                Some(text) => from_json(text, stored_mutation).map(StorageChange::MutationAdded),
                 None => parse_id(id).map(StorageChange::MutationRemoved),
             })
         };
         let actions = match change {
-            Some(change) => self.engine.on_storage(change, now as u64),
+            Some(change) => self.engine.on_storage(change, now),
             None => Vec::new(),
         };
         self.out(actions, Obj::new())
     }
 
-    /// Requests of this client that got no usable answer so far.
-    pub fn failures(&self) -> u32 {
-        self.failures
-    }
-
-    /// The cart token, if the server cart exists yet.
-    pub fn token(&self) -> Option<String> {
-        self.engine.token().map(str::to_string)
-    }
-
     /// Takes the answer to `POST /carts` (login before any item was added):
     /// `{token, actions}`.
-    #[wasm_bindgen(js_name = adoptCreated)]
-    pub fn adopt_created(&mut self, status: u16, body: &str, now: f64) -> String {
-        let answer = Answer::new(status, body, -1.0);
+    fn adopt_created(&mut self, status: u16, body: &str, now: u64) -> String {
+        let answer = Answer::new(status, body, None);
         if status != 201 {
             return error(&body_error(&answer));
         }
@@ -218,7 +258,7 @@ impl Core {
             Err(bad) => return error(&bad_response(bad)),
         };
         let token = created.token.clone();
-        let actions = self.engine.adopt_cart(created.token, created.cart, now as u64);
+        let actions = self.engine.adopt_cart(created.token, created.cart, now);
         self.out(actions, Obj::new().set("token", token))
     }
 
@@ -226,8 +266,8 @@ impl Core {
     /// merge_report}`: switches to the account cart, pending mutations kept.
     /// (The JS side stores the user token before it carries out the
     /// actions, and hands the merge report to listeners as sent.)
-    pub fn attached(&mut self, status: u16, body: &str, now: f64) -> String {
-        let answer = Answer::new(status, body, -1.0);
+    fn attached(&mut self, status: u16, body: &str, now: u64) -> String {
+        let answer = Answer::new(status, body, None);
         if status != 200 {
             return error(&body_error(&answer));
         }
@@ -240,7 +280,7 @@ impl Core {
             Ok(r) => r,
             Err(bad) => return error(&bad_response(bad)),
         };
-        let now = now as u64;
+        let now = now;
         let mut actions = self.engine.adopt_cart(token, cart, now);
         // New credentials: nothing waits for a backoff meant for the old ones.
         actions.extend(self.engine.retry_now(now));
@@ -251,8 +291,7 @@ impl Core {
     /// path, body, key}` with the total the shopper sees; `key` is the
     /// caller's idempotency key or `null` (the JS side keeps one per
     /// attempt, reused across its retries).
-    #[wasm_bindgen(js_name = checkoutPlan)]
-    pub fn checkout_plan(&self, options: &str) -> String {
+    fn checkout_plan(&self, options: &str) -> String {
         let options = Json::parse(options).unwrap_or(Json::Null);
         let key = match arg(&options, "checkout", api::idempotency_key) {
             Ok(k) => k,
@@ -278,14 +317,13 @@ impl Core {
     /// (the cart is closed: a fresh one starts), `{ordered: false, actions}`
     /// after `409 checkout_revalidation_failed` (the revalidated cart is
     /// adopted); other answers are errors.
-    #[wasm_bindgen(js_name = checkedOut)]
-    pub fn checked_out(&mut self, token: String, status: u16, body: &str, now: f64) -> String {
-        let answer = Answer::new(status, body, -1.0);
+    fn checked_out(&mut self, token: String, status: u16, body: &str, now: u64) -> String {
+        let answer = Answer::new(status, body, None);
         let body = &answer.body;
         match status {
             200 | 201 => match object(body, "order") {
                 Ok(_) => {
-                    let actions = self.start_fresh_cart(now as u64);
+                    let actions = self.start_fresh_cart(now);
                     self.out(actions, Obj::new().set("ordered", true))
                 }
                 Err(bad) => error(&bad_response(bad)),
@@ -299,7 +337,7 @@ impl Core {
                 };
                 match read() {
                     Ok(cart) => {
-                        let actions = self.engine.adopt_cart(token, cart, now as u64);
+                        let actions = self.engine.adopt_cart(token, cart, now);
                         self.out(actions, Obj::new().set("ordered", false))
                     }
                     Err(bad) => error(&bad_response(bad)),
@@ -311,15 +349,9 @@ impl Core {
 
     /// Forgets the cart (logout): a new anonymous cart starts, and what is
     /// still pending goes to it (intent is never dropped).
-    pub fn forget(&mut self, now: f64) -> String {
-        let actions = self.start_fresh_cart(now as u64);
+    fn forget(&mut self, now: u64) -> String {
+        let actions = self.start_fresh_cart(now);
         self.out(actions, Obj::new())
-    }
-
-    /// A fresh random UUID (checkout idempotency keys).
-    #[wasm_bindgen(js_name = newId)]
-    pub fn new_id(&mut self) -> String {
-        self.rng.next_id().text()
     }
 }
 

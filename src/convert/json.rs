@@ -117,10 +117,16 @@ pub fn list<T>(obj: &Json, key: &'static str, required: bool, read: impl Fn(&Jso
 
 /// Every element of an array (`what` names it when it is not one).
 pub fn items<T>(v: &Json, what: &'static str, read: impl Fn(&Json) -> Read<T>) -> Read<Vec<T>> {
-    match v {
-        Json::Arr(items) => items.iter().map(read).collect(),
-        _ => Err(Bad(what)),
+    let Json::Arr(items) = v else {
+        return Err(Bad(what));
+    };
+    // A plain loop: `collect::<Result<Vec<_>, _>>()` costs an adapter per
+    // element type in the wasm.
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(read(item)?);
     }
+    Ok(out)
 }
 
 /// A line's options (`{name: value}` of strings); missing is empty.
