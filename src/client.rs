@@ -227,11 +227,11 @@ impl Core {
     fn storage(&mut self, key: &str, value: Option<&str>, now: u64) -> String {
         let change = if key == TOKEN_KEY {
             value
-                .and_then(|t| from_json(&t, token_record))
+                .and_then(|t| from_json(t, token_record))
                 .map(StorageChange::TokenChanged)
         } else if key == SERVER_CART_KEY {
             value
-                .and_then(|t| from_json(&t, server_cart))
+                .and_then(|t| from_json(t, server_cart))
                 .map(StorageChange::ServerCartChanged)
         } else {
             key.strip_prefix(MUTATION_KEY_PREFIX).and_then(|id| match value {
@@ -280,7 +280,6 @@ impl Core {
             Ok(r) => r,
             Err(bad) => return error(&bad_response(bad)),
         };
-        let now = now;
         let mut actions = self.engine.adopt_cart(token, cart, now);
         // New credentials: nothing waits for a backoff meant for the old ones.
         actions.extend(self.engine.retry_now(now));
