@@ -99,7 +99,7 @@ fn run(
                 release(app, &wanted);
             }
             inc(&app.metrics.checkout_revalidation_failed);
-            let view = project(app, *token, record.id, &record.cart).view;
+            let view = project(app, *token, record.id, &record.cart, Some(record.revision.clone())).view;
             return Ok(Outcome::Rejected(Box::new(CheckoutRejected {
                 code: "checkout_revalidation_failed".into(),
                 message: "the cart changed since it was shown; review it and confirm the new total".into(),

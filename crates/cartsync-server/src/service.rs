@@ -5,15 +5,18 @@
 
 use crate::app::{now_ms, App};
 use crate::auth::Claims;
-use crate::cache::Projection;
+use crate::cache::{HotCopy, Projection};
 use crate::catalog::{price_cart, CatalogCheck, Priced};
 use crate::http::error::ApiError;
 use crate::metrics::{add, inc};
-use crate::store::{CartRecord, CartState, MergeCommit, MergeTarget, StoreError, TokenHash};
+use crate::store::{CartRecord, CartState, MergeCommit, MergeTarget, Revision, StoreError, TokenHash};
 use crate::tokens;
 use cartsync_core::protocol::v1::CartView;
 use cartsync_core::MutationStatus;
-use cartsync_core::{decide_batch, merge, Cart, CartError, Conflict, MergeReport, Mutation, MutationResult};
+use cartsync_core::{
+    decide_batch, merge, BatchDecision, Cart, CartError, Conflict, MergeReport, Mutation, MutationResult,
+};
+use std::collections::BTreeMap;
 
 /// How often a batch is decided again when the cart moved on between the
 /// read and the conditional commit (another request won the race).
@@ -45,25 +48,32 @@ pub fn open(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartReco
     Ok(record)
 }
 
-/// Prices a cart and remembers the projection for this token.
-pub fn project(app: &App, token: TokenHash, record_id: i64, cart: &Cart) -> Priced {
+/// Prices a cart and remembers the projection for this token; with the
+/// store revision the cart was read or committed at, it is also the hot
+/// copy the next mutation decides on.
+pub fn project(app: &App, token: TokenHash, record_id: i64, cart: &Cart, revision: Option<Revision>) -> Priced {
     let priced = price_cart(cart, app.pricing.as_ref());
+    remember(app, token, record_id, cart.clone(), priced.view.clone(), revision);
+    priced
+}
+
+fn remember(app: &App, token: TokenHash, record_id: i64, cart: Cart, view: CartView, revision: Option<Revision>) {
     app.cache.put(
         token,
         Projection {
             cart_id: record_id,
             owner: cart.owner.clone(),
-            view: priced.view.clone(),
+            view,
+            hot: revision.map(|revision| HotCopy { cart, revision }),
         },
     );
-    priced
 }
 
 /// `POST /carts`: a new anonymous cart and its token.
 pub fn create(app: &App) -> Result<(String, CartView), ApiError> {
     let (token, hash) = tokens::mint()?;
     let record = app.store.create_cart(&hash, now_ms())?;
-    let priced = project(app, hash, record.id, &record.cart);
+    let priced = project(app, hash, record.id, &record.cart, Some(record.revision));
     Ok((token, priced.view))
 }
 
@@ -80,12 +90,12 @@ pub fn read(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartView
         if head.id == p.cart_id && head.version == p.view.version {
             inc(&app.metrics.cache_hits);
             authorize(p.owner.as_deref(), caller)?;
-            return Ok(p.view);
+            return Ok(p.view.clone());
         }
     }
     inc(&app.metrics.cache_misses);
     let record = open(app, token, caller)?;
-    Ok(project(app, *token, record.id, &record.cart).view)
+    Ok(project(app, *token, record.id, &record.cart, Some(record.revision)).view)
 }
 
 /// What a mutation batch came to.
@@ -99,13 +109,31 @@ pub struct Mutated {
 /// `POST /carts/{token}/mutations`: the core decides, the store commits the
 /// decision (snapshot, events, idempotency records) in one transaction, on
 /// the condition that the cart is still at the version decided on.
+///
+/// With a hot copy of the cart in this process (see [`on_hot_copy`]) the
+/// batch is decided on it without reading the store; otherwise, or when the
+/// copy turns out stale, on a fresh read.
 pub fn mutate(app: &App, token: &TokenHash, caller: Caller<'_>, batch: &[Mutation]) -> Result<Mutated, ApiError> {
-    let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
-    let first = open(app, token, caller)?;
+    let (cart_id, mut read) = match app.cache.get(token) {
+        Some(p) => (p.cart_id, None),
+        None => {
+            let record = open(app, token, caller)?;
+            (record.id, Some(record))
+        }
+    };
     // One batch per cart at a time in this process: racing requests for the
     // same cart queue here instead of losing the conditional commit.
-    let _turn = app.cart_stripes.lock(first.id);
-    let mut read = Some(first);
+    let _turn = app.cart_stripes.lock(cart_id);
+    if read.is_none() {
+        // Looked up again under the lock: the request before us in the
+        // queue has just replaced it.
+        if let Some(p) = app.cache.get(token).filter(|p| p.cart_id == cart_id) {
+            if let Some(done) = on_hot_copy(app, token, caller, &p, batch)? {
+                return Ok(done);
+            }
+        }
+    }
+    let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
     for _ in 0..MAX_ATTEMPTS {
         let record = match read.take() {
             Some(record) => record,
@@ -119,32 +147,84 @@ pub fn mutate(app: &App, token: &TokenHash, caller: Caller<'_>, batch: &[Mutatio
         let check = CatalogCheck(app.pricing.as_ref(), &app.limits);
         let decision = decide_batch(&record.cart, &log, batch, &app.limits, &check, now)?;
         let priced = price_cart(&decision.cart, app.pricing.as_ref());
-        if decision.changed() {
+        let revision = if decision.changed() {
             match app
                 .store
-                .commit_batch(record.id, record.cart.version, &decision, &priced.quotes, now)
+                .commit_batch(record.id, record.cart.version, None, &decision, &priced.quotes, now)
             {
-                Ok(()) => {}
+                Ok(revision) => revision,
                 Err(StoreError::VersionConflict { .. }) => {
                     inc(&app.metrics.store_retries);
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             }
-        }
-        let view = project(app, *token, record.id, &decision.cart).view;
-        count(app, &decision.results, decision.conflict.is_some());
-        return Ok(Mutated {
-            view,
-            results: decision.results,
-            conflict: decision.conflict,
-        });
+        } else {
+            record.revision
+        };
+        return Ok(done(app, token, record.id, decision, priced, revision));
     }
     Err(ApiError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         "busy",
         "the cart is changing too fast; retry",
     ))
+}
+
+/// Decides a batch on the hot copy, without reading the cart or its
+/// idempotency records. The commit is what checks the copy: it requires
+/// the stored cart to be open and exactly the copy (its revision), and it
+/// fails if a record for any of the batch's ids is already stored. So the
+/// copy may answer only when every mutation of the batch is decided and
+/// recorded by that commit: a conflict, a duplicate or nothing to write
+/// leaves part of the answer unchecked, and `None` sends the batch to the
+/// read path, as does a failed condition (the cart moved on in another
+/// process, was closed, merged, repaired or deleted, or a mutation is a
+/// resend).
+fn on_hot_copy(
+    app: &App,
+    token: &TokenHash,
+    caller: Caller<'_>,
+    p: &Projection,
+    batch: &[Mutation],
+) -> Result<Option<Mutated>, ApiError> {
+    let Some(hot) = &p.hot else { return Ok(None) };
+    // Owners never change, so the copy's owner is the stored one.
+    authorize(p.owner.as_deref(), caller)?;
+    let now = now_ms().max(hot.cart.updated_at);
+    let check = CatalogCheck(app.pricing.as_ref(), &app.limits);
+    let none = BTreeMap::new();
+    let decision = decide_batch(&hot.cart, &none, batch, &app.limits, &check, now)?;
+    if decision.conflict.is_some() || decision.records.len() != batch.len() {
+        return Ok(None);
+    }
+    let priced = price_cart(&decision.cart, app.pricing.as_ref());
+    let version = hot.cart.version;
+    match app
+        .store
+        .commit_batch(p.cart_id, version, Some(&hot.revision), &decision, &priced.quotes, now)
+    {
+        Ok(revision) => Ok(Some(done(app, token, p.cart_id, decision, priced, revision))),
+        Err(StoreError::VersionConflict { .. } | StoreError::NotFound) => {
+            inc(&app.metrics.store_retries);
+            app.cache.invalidate(p.cart_id);
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Remembers the decided cart (committed at `revision`) and shapes the
+/// answer.
+fn done(app: &App, token: &TokenHash, id: i64, decision: BatchDecision, priced: Priced, revision: Revision) -> Mutated {
+    count(app, &decision.results, decision.conflict.is_some());
+    let view = priced.view;
+    remember(app, *token, id, decision.cart, view.clone(), Some(revision));
+    Mutated {
+        view,
+        results: decision.results,
+        conflict: decision.conflict,
+    }
 }
 
 fn count(app: &App, results: &[MutationResult], conflict: bool) {
@@ -178,7 +258,7 @@ pub fn attach(app: &App, anonymous: &TokenHash, token: &str, user: &Claims) -> R
         if record.cart.owner.is_some() {
             // Already this user's account cart (`open` checked the owner):
             // attaching it again changes nothing.
-            let view = project(app, *anonymous, record.id, &record.cart).view;
+            let view = project(app, *anonymous, record.id, &record.cart, Some(record.revision)).view;
             return Ok(Attached {
                 token: token.to_string(),
                 view,
@@ -226,7 +306,9 @@ pub fn attach(app: &App, anonymous: &TokenHash, token: &str, user: &Claims) -> R
         match app.store.commit_merge(&commit) {
             Ok(account_id) => {
                 app.cache.invalidate(record.id);
-                let view = project(app, hash, account_id, &merged).view;
+                // No hot copy: the merge's revision is not returned, and
+                // attaching is rare.
+                let view = project(app, hash, account_id, &merged, None).view;
                 return Ok(Attached {
                     token: new_token,
                     view,

@@ -47,7 +47,15 @@ impl CartStore for Broken {
     ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError> {
         boom()
     }
-    fn commit_batch(&self, _: CartId, _: u64, _: &BatchDecision, _: &[Quote], _: u64) -> Result<(), StoreError> {
+    fn commit_batch(
+        &self,
+        _: CartId,
+        _: u64,
+        _: Option<&Revision>,
+        _: &BatchDecision,
+        _: &[Quote],
+        _: u64,
+    ) -> Result<Revision, StoreError> {
         boom()
     }
     fn events(&self, _: CartId, _: u64, _: usize) -> Result<Vec<EventRow>, StoreError> {

@@ -1,14 +1,18 @@
 //! The session cache: a disposable, in-process projection of carts as
 //! rendered (names, images, prices, estimated totals), keyed by token hash.
 //!
-//! Invariants: it is written only after a durable commit, rebuilt from the
-//! store on a miss, and never accepts writes of its own; losing it (flush,
-//! restart, eviction, TTL) costs one store read, never data.
+//! Invariants: it is written only after a durable commit or a store read,
+//! rebuilt from the store on a miss, and never accepts writes of its own;
+//! losing it (flush, restart, eviction, TTL) costs one store read, never
+//! data. Another process may have written the cart since: readers check the
+//! stored version, and mutations decided on the hot copy commit only if the
+//! stored cart is still exactly that copy (its [`Revision`]).
 
-use crate::store::{CartId, TokenHash};
+use crate::store::{CartId, Revision, TokenHash};
 use cartsync_core::protocol::v1::CartView;
+use cartsync_core::Cart;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// What the cache remembers about a cart: enough to answer a `GET` and to
@@ -19,11 +23,24 @@ pub struct Projection {
     /// The account cart's owner (`None` for anonymous carts).
     pub owner: Option<String>,
     pub view: CartView,
+    /// The cart the view was priced from, when its stored revision is known.
+    pub hot: Option<HotCopy>,
+}
+
+/// A cart as this process last committed or read it, with the store's
+/// revision of that state: mutations decide on it instead of reading and
+/// parsing the cart again, and the commit's condition on the revision
+/// decides whether the copy was still current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotCopy {
+    pub cart: Cart,
+    pub revision: Revision,
 }
 
 #[derive(Debug)]
 struct Entry {
-    projection: Projection,
+    // Shared, so a lookup does not copy the view and the cart.
+    projection: Arc<Projection>,
     expires: Instant,
 }
 
@@ -76,10 +93,10 @@ impl SessionCache {
     }
 
     /// The fresh projection for this token, if any.
-    pub fn get(&self, token: &TokenHash) -> Option<Projection> {
+    pub fn get(&self, token: &TokenHash) -> Option<Arc<Projection>> {
         let mut maps = self.lock();
         match maps.by_token.get(token) {
-            Some(e) if e.expires > Instant::now() => Some(e.projection.clone()),
+            Some(e) if e.expires > Instant::now() => Some(Arc::clone(&e.projection)),
             Some(_) => {
                 maps.remove_token(token);
                 None
@@ -104,7 +121,7 @@ impl SessionCache {
         maps.by_token.insert(
             token,
             Entry {
-                projection,
+                projection: Arc::new(projection),
                 expires: Instant::now() + self.ttl,
             },
         );
@@ -135,13 +152,13 @@ impl SessionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cartsync_core::Cart;
 
     fn proj(id: CartId) -> Projection {
         Projection {
             cart_id: id,
             owner: None,
             view: CartView::bare(&Cart::default()),
+            hot: None,
         }
     }
 

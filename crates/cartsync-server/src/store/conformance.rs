@@ -20,6 +20,7 @@ pub const CHECKS: &[(&str, Check)] = &[
         batch_commits_together,
     ),
     ("stale_commit_conflicts_and_writes_nothing", stale_commit_conflicts),
+    ("commit_on_a_revision_is_exact", commit_on_a_revision),
     ("merge_into_new_account_cart", merge_into_new_account_cart),
     (
         "merge_into_existing_account_cart_is_conditional",
@@ -70,7 +71,7 @@ fn commit(store: &dyn CartStore, id: i64, batch: &[Mutation], now: u64) -> Resul
     let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
     let log = store.idempotency_records(id, &ids)?;
     let d = decide_batch(&record.cart, &log, batch, &Limits::default(), &(), now).expect("batch within limits");
-    store.commit_batch(id, record.cart.version, &d, &[quote("tee", 100)], now)?;
+    store.commit_batch(id, record.cart.version, None, &d, &[quote("tee", 100)], now)?;
     Ok(d.cart)
 }
 
@@ -130,7 +131,7 @@ fn stale_commit_conflicts(s: &dyn CartStore) {
         30,
     )
     .expect("decide");
-    match s.commit_batch(r.id, 0, &d, &[], 30) {
+    match s.commit_batch(r.id, 0, None, &d, &[], 30) {
         Err(StoreError::VersionConflict { expected: 0, found: 1 }) => {}
         other => panic!("expected a version conflict, got {other:?}"),
     }
@@ -152,12 +153,51 @@ fn stale_commit_conflicts(s: &dyn CartStore) {
     )
     .expect("decide");
     let second = decide_batch(&state, &BTreeMap::new(), &[bad], &Limits::default(), &(), 40).expect("decide");
-    s.commit_batch(r.id, 1, &first, &[], 40)
+    s.commit_batch(r.id, 1, None, &first, &[], 40)
         .expect("first records the rejection");
     assert!(matches!(
-        s.commit_batch(r.id, 1, &second, &[], 40),
+        s.commit_batch(r.id, 1, None, &second, &[], 40),
         Err(StoreError::VersionConflict { .. })
     ));
+}
+
+/// A commit that names a revision (decided on an in-process copy, without
+/// reading the records) lands only on exactly that stored state, and a
+/// resent mutation id is a conflict, not a second record.
+fn commit_on_a_revision(s: &dyn CartStore) {
+    let r = s.create_cart(&token(1), 10).expect("create");
+    let on = |cart: &Cart, batch: &[Mutation], rev| {
+        let d = decide_batch(cart, &BTreeMap::new(), batch, &Limits::default(), &(), 20).expect("decide");
+        s.commit_batch(r.id, cart.version, Some(rev), &d, &[], 20)
+            .map(|rev| (d.cart, rev))
+    };
+    let (cart, rev) = on(&r.cart, &[add(1, "tee", 1)], &r.revision).expect("on the created revision");
+    assert_eq!(
+        s.load(r.id).expect("load").revision,
+        rev,
+        "the revision a commit returns is the stored one"
+    );
+    assert!(matches!(
+        on(&cart, &[add(1, "tee", 1)], &rev),
+        Err(StoreError::VersionConflict { .. })
+    ));
+    assert_eq!(
+        s.events(r.id, 0, 100).expect("events").len(),
+        1,
+        "a resend writes nothing"
+    );
+    // A repair rewrites the snapshot at the same version: the old revision
+    // no longer matches, the repaired one does.
+    let mut repaired = cart.clone();
+    repaired.lines.clear();
+    s.repair_snapshot(r.id, 1, &repaired).expect("repair");
+    assert!(matches!(
+        on(&cart, &[add(2, "mug", 1)], &rev),
+        Err(StoreError::VersionConflict { .. })
+    ));
+    let now = s.load(r.id).expect("load");
+    let (after, _) = on(&now.cart, &[add(2, "mug", 1)], &now.revision).expect("on the repaired revision");
+    assert_eq!((after.version, after.lines.len()), (2, 1));
 }
 
 fn merge_commit(s: &dyn CartStore, anon: i64, target: MergeTarget, base: &Cart, owner: &str, tok: u8) -> MergeCommit {
@@ -288,7 +328,7 @@ fn order_closes_once(s: &dyn CartStore) {
     .expect("decide");
     assert!(
         matches!(
-            s.commit_batch(r.id, 1, &d, &[], 30),
+            s.commit_batch(r.id, 1, None, &d, &[], 30),
             Err(StoreError::VersionConflict { .. })
         ),
         "closed carts take no mutations"

@@ -18,6 +18,7 @@ use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MergeR
 use cartsync_core::{Command, Money};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use sqlite::SqliteStore;
 
@@ -78,6 +79,24 @@ pub struct CartHead {
     pub merged: bool,
 }
 
+/// One stored state of a cart, as the store can compare it exactly and
+/// cheaply: a conditional write that names a revision succeeds only if the
+/// row is still in that very state. Versions alone do not say that: the
+/// recovery worker's repair rewrites a snapshot without moving its version.
+/// Opaque to callers; the SQLite store uses the snapshot text itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision(Arc<str>);
+
+impl Revision {
+    pub fn new(text: impl Into<Arc<str>>) -> Self {
+        Revision(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartRecord {
@@ -88,6 +107,8 @@ pub struct CartRecord {
     /// The prices the lines were last quoted at.
     pub quotes: Vec<Quote>,
     pub created_at: u64,
+    /// The stored state this record was read at.
+    pub revision: Revision,
 }
 
 /// One row of a cart's event log.
@@ -177,17 +198,21 @@ pub trait CartStore: Send + Sync {
     ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError>;
 
     /// Commits a batch decision in one transaction: the new snapshot (only
-    /// if the cart is still open and at `expected_version`), its event rows,
-    /// its idempotency records and the lines' quotes. `VersionConflict`
-    /// (nothing written) if the cart moved on or was closed or merged.
+    /// if the cart is still open, at `expected_version` and, when given, at
+    /// `expected_revision`), its event rows, its idempotency records and the
+    /// lines' quotes. `VersionConflict` (nothing written) if the cart moved
+    /// on or was closed or merged, or if one of the records is already
+    /// stored (so a caller that decided without reading the records learns
+    /// that one of its mutations is not new). Returns the new revision.
     fn commit_batch(
         &self,
         cart: CartId,
         expected_version: u64,
+        expected_revision: Option<&Revision>,
         decision: &BatchDecision,
         quotes: &[Quote],
         now: u64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Revision, StoreError>;
 
     /// The event log after `after`, oldest first, at most `limit` rows.
     fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>, StoreError>;

@@ -8,7 +8,8 @@ pub(crate) mod schema;
 mod writer;
 
 use super::{
-    CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, StoreError, TokenHash,
+    CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, Revision, StoreError,
+    TokenHash,
 };
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
@@ -189,14 +190,15 @@ impl CartStore for SqliteStore {
         &self,
         cart: CartId,
         expected_version: u64,
+        expected_revision: Option<&Revision>,
         decision: &BatchDecision,
         quotes: &[Quote],
         now: u64,
-    ) -> Result<()> {
+    ) -> Result<Revision> {
         // Serialised here, on the caller's thread: the writer thread is the
         // one thing every commit waits for, so it only runs SQL.
         let version = to_i64(decision.cart.version);
-        let snapshot = serde_json::to_string(&decision.cart)?;
+        let snapshot = Revision::new(serde_json::to_string(&decision.cart)?);
         let quotes = serde_json::to_string(quotes)?;
         let events = decision
             .events
@@ -211,20 +213,34 @@ impl CartStore for SqliteStore {
             .iter()
             .map(|(id, record)| Ok((id.to_string(), serde_json::to_string(record)?)))
             .collect::<Result<Vec<_>>>()?;
+        let expected_revision = expected_revision.cloned();
+        let written = snapshot.clone();
         self.write(move |tx| {
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
-                     WHERE id = ?5 AND version = ?6 AND state = 'open'",
-                )?
-                .execute(params![
-                    version,
-                    snapshot,
-                    quotes,
-                    to_i64(now),
-                    cart,
-                    to_i64(expected_version)
-                ])?;
+            let (expected, now) = (to_i64(expected_version), to_i64(now));
+            let changed = match &expected_revision {
+                None => tx
+                    .prepare_cached(
+                        "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
+                         WHERE id = ?5 AND version = ?6 AND state = 'open'",
+                    )?
+                    .execute(params![version, snapshot.as_str(), quotes, now, cart, expected])?,
+                // Comparing the old snapshot text is a memcmp next to the
+                // row's rewrite, and makes the condition exact.
+                Some(old) => tx
+                    .prepare_cached(
+                        "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
+                         WHERE id = ?5 AND version = ?6 AND state = 'open' AND snapshot = ?7",
+                    )?
+                    .execute(params![
+                        version,
+                        snapshot.as_str(),
+                        quotes,
+                        now,
+                        cart,
+                        expected,
+                        old.as_str()
+                    ])?,
+            };
             one_row_or_conflict(tx, changed, cart, expected_version)?;
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO events (cart_id, version, kind, mutation_id, body, at)
@@ -237,11 +253,14 @@ impl CartStore for SqliteStore {
                 "INSERT INTO idempotency (cart_id, mutation_id, record, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (id, record) in &records {
-                match stmt.execute(params![cart, id, record, to_i64(now)]) {
+                match stmt.execute(params![cart, id, record, now]) {
                     Ok(_) => {}
-                    // A concurrent batch recorded this id first without
-                    // changing the version (all its mutations were
-                    // rejected): the decision is stale; decide again.
+                    // The id is already recorded: a concurrent batch
+                    // recorded it first without changing the version (all
+                    // its mutations were rejected), or the caller decided
+                    // without reading the records (service.rs, on its hot
+                    // copy) and this is a resend. Either way the decision
+                    // is stale: decide again on what is stored.
                     Err(e) if is_constraint(&e) => {
                         return Err(StoreError::VersionConflict {
                             expected: expected_version,
@@ -252,7 +271,8 @@ impl CartStore for SqliteStore {
                 }
             }
             Ok(())
-        })
+        })?;
+        Ok(written)
     }
 
     fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>> {

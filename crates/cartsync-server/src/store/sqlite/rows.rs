@@ -2,7 +2,9 @@
 //! derives; these helpers turn rows into records and records into rows),
 //! and the multi-statement attach write.
 
-use super::super::{CartId, CartRecord, CartState, EventRow, MergeCommit, MergeTarget, Quote, StoreError, TokenHash};
+use super::super::{
+    CartId, CartRecord, CartState, EventRow, MergeCommit, MergeTarget, Quote, Revision, StoreError, TokenHash,
+};
 use super::is_constraint;
 use cartsync_core::{Cart, MutationId};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -57,6 +59,7 @@ pub(super) fn to_record(row: CartRow) -> Result<CartRecord> {
         cart: serde_json::from_str(&row.snapshot)?,
         quotes: serde_json::from_str(&row.quotes)?,
         created_at: to_u64(row.created_at),
+        revision: Revision::new(row.snapshot),
     })
 }
 
