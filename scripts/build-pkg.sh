@@ -20,7 +20,7 @@ trap 'rm -rf "$out" "$wasmdir"' EXIT
 
 build() { # features → "$wasmdir"/<name>.wasm
   cargo build --quiet -p cartsync --lib --target wasm32-unknown-unknown --profile wasm-release \
-    --no-default-features --features "$1"
+    --no-default-features --features "$1,standalone"
   cp "$built" "$wasmdir/$1.wasm"
 }
 opt() {

@@ -19,6 +19,7 @@ use crate::convert::stored::{
 use crate::convert::wire::{cart_view, checkout_request_js, created, mutations_request_js};
 use crate::error::{bad_argument, cart_error, codes, from_core};
 use crate::json::{integer, Json};
+use crate::prelude::*;
 use crate::random::SeededRandom;
 use cartsync_core::engine::{
     mutation_key, Action, Config, Engine, Persisted, Request, RequestId, StorageChange, TokenRecord,
@@ -136,7 +137,7 @@ impl Core {
     /// Restores the engine from the entries loaded so far.
     fn open(&mut self, now: u64) -> String {
         let config = self.engine.config().clone();
-        let (engine, actions) = Engine::restore(config, std::mem::take(&mut self.loaded), now);
+        let (engine, actions) = Engine::restore(config, core::mem::take(&mut self.loaded), now);
         self.engine = engine;
         self.out(actions, Obj::new())
     }
@@ -144,7 +145,7 @@ impl Core {
     /// This tab holds the flush lock now; the entries loaded since are what
     /// storage holds at this moment.
     fn lead(&mut self, now: u64) -> String {
-        let storage = std::mem::take(&mut self.loaded);
+        let storage = core::mem::take(&mut self.loaded);
         let actions = self.engine.leadership_gained(storage, now);
         self.out(actions, Obj::new())
     }
@@ -384,7 +385,7 @@ impl Core {
     /// their answers can be sorted.
     fn out(&mut self, actions: Vec<Action>, extra: Obj) -> String {
         let mut list = Vec::with_capacity(actions.len() + 1);
-        if std::mem::take(&mut self.forget_server_cart) {
+        if core::mem::take(&mut self.forget_server_cart) {
             list.push(Obj::new().set("t", "del").set("k", SERVER_CART_KEY).done());
         }
         for action in actions {

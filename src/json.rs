@@ -4,6 +4,8 @@
 //! serde visitors. Numbers keep their text: the binding reads integers
 //! exactly and passes anything else through untouched, with no float code.
 
+use crate::prelude::*;
+
 /// A parsed JSON value. Objects keep their members in order (a linear
 /// lookup is fast at cart sizes and keeps map code out of the module).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,7 +268,7 @@ impl Parser<'_> {
                 return None;
             }
         }
-        let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        let text = core::str::from_utf8(&self.s[start..self.i]).ok()?;
         Some(Json::Num(text.to_string()))
     }
 

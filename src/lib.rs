@@ -6,6 +6,21 @@
 //! events and Web Locks. Everything crosses the boundary as JSON text
 //! ([`json`]); conversions live in `convert/`; nothing here decides what a
 //! cart is (that is `cartsync-core`).
+//!
+//! On wasm32 the crate is `no_std` + `alloc`: built for the package
+//! (feature `standalone`, which adds the panic handler) the module carries
+//! no std panic machinery or formatting code. Test builds link std (through
+//! their own dependencies) and its handler, so they leave `standalone` off.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+/// What the modules take from `alloc` (the std prelude's names).
+mod prelude {
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
 
 pub use cartsync_core as core;
 
@@ -29,6 +44,14 @@ pub mod rules;
 
 #[cfg(feature = "client")]
 pub use client::Core;
+
+/// A panic (a bug: input never panics) traps. Only in the package's own
+/// build: test binaries link std, which brings its own handler.
+#[cfg(all(target_arch = "wasm32", feature = "standalone"))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo) -> ! {
+    ::core::arch::wasm32::unreachable()
+}
 
 /// A small free-list allocator (coalescing, address-ordered) instead of
 /// dlmalloc: about 8 KB less wasm (3.4 KB gzip). A cart makes few, small

@@ -49,8 +49,8 @@ mod tests {
         let mut a = SeededRandom::new(&[1; 32]);
         let mut b = SeededRandom::new(&[2; 32]);
         let mut z = SeededRandom::new(&[]);
-        let xs: Vec<u64> = (0..4).map(|_| a.next_u64()).collect();
-        assert_ne!(xs, (0..4).map(|_| b.next_u64()).collect::<Vec<_>>());
+        let xs: alloc::vec::Vec<u64> = (0..4).map(|_| a.next_u64()).collect();
+        assert_ne!(xs, (0..4).map(|_| b.next_u64()).collect::<alloc::vec::Vec<_>>());
         assert_ne!(z.next_u64(), z.next_u64());
         assert_eq!(xs[0], SeededRandom::new(&[1; 32]).next_u64());
     }

@@ -13,6 +13,7 @@ use crate::convert::rules::{
 use crate::convert::wire::command_checked;
 use crate::error::{bad_argument, from_core};
 use crate::json::Json;
+use crate::prelude::*;
 use cartsync_core::{apply, decide_batch, merge, rebase, validate, Command, ErrorBody, Limits};
 use wasm_bindgen::prelude::*;
 

@@ -206,6 +206,7 @@ fn from_hand<T: DeserializeOwned>(json: Json) -> T {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
+#[cfg(feature = "rules")]
 #[test]
 fn rule_shapes_match_the_core() {
     let account = CartView::bare(&Cart::default()).to_cart();

@@ -6,6 +6,7 @@ use super::rules::reconciliation_js;
 use super::wire::{coupon_js, money_js};
 use crate::error::{bad_argument, codes};
 use crate::json::Json;
+use crate::prelude::*;
 use cartsync_core::engine::{Event, Status, SyncError, View};
 use cartsync_core::protocol::v1::LineView;
 use cartsync_core::{Command, ErrorBody, Options, Sku, Totals};

@@ -4,6 +4,7 @@
 //! code.
 
 use crate::json::{integer, Json};
+use crate::prelude::*;
 use cartsync_core::{MutationId, Options};
 
 pub use crate::json::{num, signed};

@@ -7,6 +7,7 @@ use super::json::{
 };
 use super::wire::{command, command_js, coupon, coupon_js, error_body_js, mutation_result, mutation_result_js};
 use crate::json::Json;
+use crate::prelude::*;
 use cartsync_core::{
     AppliedEvent, BatchDecision, Cart, IdempotencyLog, IdempotencyRecord, Line, LineRef, MergeReport, MutationId,
     Reconciliation, SummedLine,

@@ -8,6 +8,7 @@ use super::json::{
     uint32, uint_or, Bad, Obj, Read,
 };
 use crate::json::Json;
+use crate::prelude::*;
 use cartsync_core::command::WireCommand;
 use cartsync_core::protocol::v1::{CartView, ConflictResponse, CreateCartResponse, LineView, MutationsResponse};
 use cartsync_core::{

@@ -6,6 +6,7 @@ use crate::command::Command;
 use crate::error::CartError;
 use crate::limits::Limits;
 use crate::model::{Cart, Coupon, Line, Options, Sku};
+use crate::prelude::*;
 
 /// Applies `command` to `cart` and returns the new cart, or the reason the
 /// command is invalid for this cart. Pure: `version` and `updated_at` are

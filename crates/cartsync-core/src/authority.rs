@@ -7,8 +7,9 @@ use crate::command::{Command, Mutation};
 use crate::error::{CartError, ErrorBody};
 use crate::limits::Limits;
 use crate::model::{Cart, MutationId};
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// What became of one mutation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! (`{"type": "add_item", ...}`).
 
 use crate::model::{MutationId, Options, Sku};
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One change a shopper asks for. Quantities are `i64` on the wire so that a

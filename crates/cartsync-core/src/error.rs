@@ -2,8 +2,9 @@
 //! `code` that the server sends in `{"code", "message"}` bodies and the
 //! browser SDK puts on its `CartError` objects.
 
+use crate::prelude::*;
+use alloc::borrow::Cow;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 
 /// Everything that can go wrong with a cart command or a protocol exchange.
 ///
@@ -199,13 +200,13 @@ impl CartError {
     }
 }
 
-impl std::fmt::Display for CartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for CartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.message())
     }
 }
 
-impl std::error::Error for CartError {}
+impl core::error::Error for CartError {}
 
 /// An error as it travels on the wire: a stable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,7 +228,7 @@ mod tests {
 
     #[test]
     fn codes_table_lists_every_code_once() {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = alloc::collections::BTreeSet::new();
         for code in CartError::CODES {
             assert!(seen.insert(*code), "duplicate code {code}");
         }

@@ -6,6 +6,22 @@
 //! client sync engine. No wasm, async runtime, database, clock or RNG in
 //! here: those come in through [`Clock`], [`Random`] and [`IdSource`], and
 //! the engine takes events and returns actions.
+//!
+//! `no_std` (with `alloc`) without the default feature `std`: the browser
+//! build then carries no std panic machinery or formatting.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+/// What the modules take from `alloc` (the std prelude's names, for builds
+/// without std).
+mod prelude {
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
 
 pub mod apply;
 pub mod authority;

@@ -3,6 +3,7 @@
 
 use crate::error::CartError;
 use crate::model::{Options, Sku};
+use crate::prelude::*;
 
 /// Bounds on carts and commands. [`Limits::default`] is the product's policy.
 ///

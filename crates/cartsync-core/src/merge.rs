@@ -3,6 +3,7 @@
 
 use crate::limits::Limits;
 use crate::model::{Cart, Coupon, CouponState, Line, Options, Sku};
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A line both carts had (same sku, same options): quantities were summed.

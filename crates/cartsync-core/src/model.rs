@@ -1,9 +1,10 @@
 //! The cart as both sides store it: lines keyed by `(sku, options)`,
 //! coupons with a validation state, a shipping choice and a version.
 
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
+use core::fmt;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::fmt;
 
 /// A stock-keeping unit as the catalog names it. Validated by
 /// [`crate::Limits::check_sku`], not at deserialisation, so a bad SKU is a

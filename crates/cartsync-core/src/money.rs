@@ -1,5 +1,6 @@
 //! Money as integer minor units plus an ISO 4217 currency code. Never floats.
 
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An amount of money: `amount` in minor units (cents for EUR/USD).

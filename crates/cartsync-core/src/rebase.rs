@@ -6,6 +6,7 @@ use crate::command::{Command, Mutation};
 use crate::error::ErrorBody;
 use crate::limits::Limits;
 use crate::model::{Cart, CouponState, MutationId, Options, Sku};
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A change to the shopper's view that they did not make themselves.

@@ -2,6 +2,8 @@
 //! keys and ids are built by concatenation, so the browser build carries no
 //! formatting machinery for them.
 
+use crate::prelude::*;
+
 /// `n` in decimal.
 pub fn decimal(mut n: u64) -> String {
     let mut buf = [0u8; 20];

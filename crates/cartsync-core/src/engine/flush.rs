@@ -4,6 +4,7 @@
 use super::types::{Action, Request, RequestId, Settled};
 use super::{settled_event, Engine, InFlight, Sent};
 use crate::command::Mutation;
+use crate::prelude::*;
 use crate::protocol::v1::MutationsRequest;
 
 impl Engine {

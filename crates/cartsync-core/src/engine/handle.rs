@@ -6,6 +6,7 @@ use super::{settled_event, Engine, InFlight, Sent, CONFLICT_STREAK, RECENT};
 use crate::authority::{MutationResult, MutationStatus};
 use crate::error::{CartError, ErrorBody};
 use crate::model::MutationId;
+use crate::prelude::*;
 use crate::rebase::rebase;
 use crate::seams::Random;
 

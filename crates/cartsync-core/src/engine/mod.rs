@@ -54,6 +54,7 @@ use crate::command::{Command, Mutation};
 use crate::error::CartError;
 use crate::limits::Limits;
 use crate::model::MutationId;
+use crate::prelude::*;
 use crate::protocol::v1::CartView;
 use crate::seams::{IdSource, Random};
 

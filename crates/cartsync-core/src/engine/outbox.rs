@@ -4,7 +4,8 @@
 use super::types::StoredMutation;
 use crate::command::Mutation;
 use crate::model::MutationId;
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 /// How many removed ids an outbox remembers. Storage events lag by
 /// seconds at most, so this bounds memory without forgetting too early.

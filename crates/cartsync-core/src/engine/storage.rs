@@ -5,6 +5,7 @@
 use super::types::{Action, Persisted, ServerCart, TokenRecord};
 use super::{settled_event, Engine};
 use crate::model::MutationId;
+use crate::prelude::*;
 use crate::protocol::v1::CartView;
 
 impl Engine {

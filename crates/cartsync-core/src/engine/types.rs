@@ -5,10 +5,11 @@
 use crate::command::Mutation;
 use crate::error::ErrorBody;
 use crate::model::{MutationId, Options, Sku};
+use crate::prelude::*;
 use crate::protocol::v1;
 use crate::rebase::Reconciliation;
+use core::fmt;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 use super::view::View;
 

@@ -6,6 +6,7 @@ use crate::command::Mutation;
 use crate::merge::MergeReport;
 use crate::model::{Cart, Coupon, Line, Options, Sku};
 use crate::money::{Money, Totals};
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A cart line as rendered: the durable line plus catalog display data.
