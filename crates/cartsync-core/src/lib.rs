@@ -32,6 +32,7 @@ pub mod limits;
 pub mod merge;
 pub mod model;
 pub mod money;
+pub mod options;
 pub mod protocol;
 pub mod rebase;
 pub mod seams;

@@ -2,7 +2,6 @@
 //! coupons with a validation state, a shipping choice and a version.
 
 use crate::prelude::*;
-use alloc::collections::BTreeMap;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -30,10 +29,10 @@ impl fmt::Display for Sku {
 }
 
 /// The options that distinguish two lines of one SKU (size, colour,
-/// engraving...). A `BTreeMap` keeps them canonical: two maps with the same
-/// pairs compare, hash and serialise identically whatever order the client
-/// sent them in.
-pub type Options = BTreeMap<String, String>;
+/// engraving...): canonical (sorted by key), so two option sets with the
+/// same pairs compare, hash and serialise identically whatever order the
+/// client sent them in.
+pub use crate::options::Options;
 
 /// A client-chosen mutation id (a UUID), stable for the mutation's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

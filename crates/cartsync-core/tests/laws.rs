@@ -34,7 +34,7 @@ fn wild_quantity() -> impl Strategy<Value = i64> {
 }
 
 fn wild_options() -> impl Strategy<Value = Options> {
-    prop::collection::btree_map(wild_string(), wild_string(), 0..13)
+    prop::collection::btree_map(wild_string(), wild_string(), 0..13).prop_map(|m| m.into_iter().collect())
 }
 
 fn wild_command() -> impl Strategy<Value = Command> {
