@@ -205,7 +205,7 @@ pub fn row(carts: usize, events: usize) -> Result<Row, String> {
             command: Command::add(crate::SKUS[n % LINES], 1),
         };
         let t = Instant::now();
-        service::mutate(&app, &hash, None, &[m]).map_err(|e| format!("mutate: {e:?}"))?;
+        service::mutate_blocking(&app, &hash, None, &[m]).map_err(|e| format!("mutate: {e:?}"))?;
         lat.push(t.elapsed().as_micros() as u64);
     }
     let write = Summary::of(lat, start.elapsed());

@@ -9,30 +9,44 @@
 //! are still kept honest by the conditional commit.
 
 use crate::store::CartId;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Enough stripes that unrelated carts rarely wait for each other.
 const STRIPES: usize = 1024;
 
+/// A cart's turn: held until dropped. Owned, so a request can take its turn
+/// on an async task and carry it into the blocking pool.
+pub type Turn = OwnedMutexGuard<()>;
+
+/// Fair (first come, first served) async locks: the hot path waits for its
+/// turn without holding a thread.
 pub struct CartStripes {
-    locks: Vec<Mutex<()>>,
+    locks: Vec<Arc<Mutex<()>>>,
 }
 
 impl Default for CartStripes {
     fn default() -> Self {
         CartStripes {
-            locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            locks: (0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect(),
         }
     }
 }
 
 impl CartStripes {
-    /// Holds the lock of `cart`'s stripe until the guard is dropped.
-    pub fn lock(&self, cart: CartId) -> MutexGuard<'_, ()> {
-        let at = (cart.unsigned_abs() % STRIPES as u64) as usize;
-        // A poisoned stripe only means another request panicked while
-        // holding it; the lock guards no data, so carry on.
-        self.locks[at].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn stripe(&self, cart: CartId) -> Arc<Mutex<()>> {
+        Arc::clone(&self.locks[(cart.unsigned_abs() % STRIPES as u64) as usize])
+    }
+
+    /// Waits for `cart`'s turn.
+    pub async fn lock(&self, cart: CartId) -> Turn {
+        self.stripe(cart).lock_owned().await
+    }
+
+    /// Waits for `cart`'s turn on a blocking thread (not on an async task:
+    /// tokio refuses that).
+    pub fn blocking_lock(&self, cart: CartId) -> Turn {
+        self.stripe(cart).blocking_lock_owned()
     }
 }
 
@@ -43,11 +57,13 @@ mod tests {
     #[test]
     fn same_cart_same_stripe_and_negative_ids_are_fine() {
         let s = CartStripes::default();
-        drop(s.lock(7));
-        drop(s.lock(-7));
-        let held = s.lock(42);
+        drop(s.blocking_lock(7));
+        drop(s.blocking_lock(-7));
+        let held = s.blocking_lock(42);
+        assert!(s.locks[42].try_lock().is_err(), "42 waits for its turn");
         // Another cart on another stripe does not wait.
         assert!(s.locks[43].try_lock().is_ok());
         drop(held);
+        assert!(s.locks[42].try_lock().is_ok());
     }
 }

@@ -67,10 +67,7 @@ pub async fn mutations(
 ) -> Result<Response, ApiError> {
     let hash = token_hash(&token)?;
     let user = caller(&app, &headers)?;
-    let out = blocking(&app, move |app| {
-        service::mutate(app, &hash, user.as_ref(), &body.mutations)
-    })
-    .await?;
+    let out = service::mutate(app, hash, user, body.mutations).await?;
     let version = out.view.version;
     Ok(match out.conflict {
         Some(c) => {

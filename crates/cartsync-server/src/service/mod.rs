@@ -1,26 +1,27 @@
 //! The cart flows behind the HTTP handlers: open, read, mutate, attach.
-//! Synchronous (the store is); handlers run them on the blocking pool. The
-//! decisions themselves are the core's (`decide_batch`, `merge`); this file
-//! only loads, commits and projects.
+//! Synchronous (the store is); handlers run them on the blocking pool,
+//! except the mutation flow's hot path (`mutate.rs`). The decisions
+//! themselves are the core's (`decide_batch`, `merge`); these files only
+//! load, commit and project.
+
+mod mutate;
+
+pub use mutate::{mutate, mutate_blocking, Mutated};
 
 use crate::app::{now_ms, App};
 use crate::auth::Claims;
 use crate::cache::{HotCopy, Projection};
-use crate::catalog::{price_cart, CatalogCheck, Priced};
+use crate::catalog::{price_cart, Priced};
 use crate::http::error::ApiError;
-use crate::metrics::{add, inc};
+use crate::metrics::inc;
 use crate::store::{CartRecord, CartState, MergeCommit, MergeTarget, Revision, StoreError, TokenHash};
 use crate::tokens;
 use cartsync_core::protocol::v1::CartView;
-use cartsync_core::MutationStatus;
-use cartsync_core::{
-    decide_batch, merge, BatchDecision, Cart, CartError, Conflict, MergeReport, Mutation, MutationResult,
-};
-use std::collections::BTreeMap;
+use cartsync_core::{merge, Cart, CartError, MergeReport};
 
 /// How often a batch is decided again when the cart moved on between the
 /// read and the conditional commit (another request won the race).
-const MAX_ATTEMPTS: usize = 16;
+pub(crate) const MAX_ATTEMPTS: usize = 16;
 
 /// Who is calling: the verified user token, if one was sent.
 pub type Caller<'a> = Option<&'a Claims>;
@@ -57,7 +58,14 @@ pub fn project(app: &App, token: TokenHash, record_id: i64, cart: &Cart, revisio
     priced
 }
 
-fn remember(app: &App, token: TokenHash, record_id: i64, cart: Cart, view: CartView, revision: Option<Revision>) {
+pub(crate) fn remember(
+    app: &App,
+    token: TokenHash,
+    record_id: i64,
+    cart: Cart,
+    view: CartView,
+    revision: Option<Revision>,
+) {
     app.cache.put(
         token,
         Projection {
@@ -96,147 +104,6 @@ pub fn read(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartView
     inc(&app.metrics.cache_misses);
     let record = open(app, token, caller)?;
     Ok(project(app, *token, record.id, &record.cart, Some(record.revision)).view)
-}
-
-/// What a mutation batch came to.
-#[derive(Debug)]
-pub struct Mutated {
-    pub view: CartView,
-    pub results: Vec<MutationResult>,
-    pub conflict: Option<Conflict>,
-}
-
-/// `POST /carts/{token}/mutations`: the core decides, the store commits the
-/// decision (snapshot, events, idempotency records) in one transaction, on
-/// the condition that the cart is still at the version decided on.
-///
-/// With a hot copy of the cart in this process (see [`on_hot_copy`]) the
-/// batch is decided on it without reading the store; otherwise, or when the
-/// copy turns out stale, on a fresh read.
-pub fn mutate(app: &App, token: &TokenHash, caller: Caller<'_>, batch: &[Mutation]) -> Result<Mutated, ApiError> {
-    let (cart_id, mut read) = match app.cache.get(token) {
-        Some(p) => (p.cart_id, None),
-        None => {
-            let record = open(app, token, caller)?;
-            (record.id, Some(record))
-        }
-    };
-    // One batch per cart at a time in this process: racing requests for the
-    // same cart queue here instead of losing the conditional commit.
-    let _turn = app.cart_stripes.lock(cart_id);
-    if read.is_none() {
-        // Looked up again under the lock: the request before us in the
-        // queue has just replaced it.
-        if let Some(p) = app.cache.get(token).filter(|p| p.cart_id == cart_id) {
-            if let Some(done) = on_hot_copy(app, token, caller, &p, batch)? {
-                return Ok(done);
-            }
-        }
-    }
-    let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
-    for _ in 0..MAX_ATTEMPTS {
-        let record = match read.take() {
-            Some(record) => record,
-            None => open(app, token, caller)?,
-        };
-        if let CartState::Closed { .. } = record.state {
-            return Err(CartError::CartClosed.into());
-        }
-        let log = app.store.idempotency_records(record.id, &ids)?;
-        let now = now_ms().max(record.cart.updated_at);
-        let check = CatalogCheck(app.pricing.as_ref(), &app.limits);
-        let decision = decide_batch(&record.cart, &log, batch, &app.limits, &check, now)?;
-        let priced = price_cart(&decision.cart, app.pricing.as_ref());
-        let revision = if decision.changed() {
-            match app
-                .store
-                .commit_batch(record.id, record.cart.version, None, &decision, &priced.quotes, now)
-            {
-                Ok(revision) => revision,
-                Err(StoreError::VersionConflict { .. }) => {
-                    inc(&app.metrics.store_retries);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            record.revision
-        };
-        return Ok(done(app, token, record.id, decision, priced, revision));
-    }
-    Err(ApiError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
-        "the cart is changing too fast; retry",
-    ))
-}
-
-/// Decides a batch on the hot copy, without reading the cart or its
-/// idempotency records. The commit is what checks the copy: it requires
-/// the stored cart to be open and exactly the copy (its revision), and it
-/// fails if a record for any of the batch's ids is already stored. So the
-/// copy may answer only when every mutation of the batch is decided and
-/// recorded by that commit: a conflict, a duplicate or nothing to write
-/// leaves part of the answer unchecked, and `None` sends the batch to the
-/// read path, as does a failed condition (the cart moved on in another
-/// process, was closed, merged, repaired or deleted, or a mutation is a
-/// resend).
-fn on_hot_copy(
-    app: &App,
-    token: &TokenHash,
-    caller: Caller<'_>,
-    p: &Projection,
-    batch: &[Mutation],
-) -> Result<Option<Mutated>, ApiError> {
-    let Some(hot) = &p.hot else { return Ok(None) };
-    // Owners never change, so the copy's owner is the stored one.
-    authorize(p.owner.as_deref(), caller)?;
-    let now = now_ms().max(hot.cart.updated_at);
-    let check = CatalogCheck(app.pricing.as_ref(), &app.limits);
-    let none = BTreeMap::new();
-    let decision = decide_batch(&hot.cart, &none, batch, &app.limits, &check, now)?;
-    if decision.conflict.is_some() || decision.records.len() != batch.len() {
-        return Ok(None);
-    }
-    let priced = price_cart(&decision.cart, app.pricing.as_ref());
-    let version = hot.cart.version;
-    match app
-        .store
-        .commit_batch(p.cart_id, version, Some(&hot.revision), &decision, &priced.quotes, now)
-    {
-        Ok(revision) => Ok(Some(done(app, token, p.cart_id, decision, priced, revision))),
-        Err(StoreError::VersionConflict { .. } | StoreError::NotFound) => {
-            inc(&app.metrics.store_retries);
-            app.cache.invalidate(p.cart_id);
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Remembers the decided cart (committed at `revision`) and shapes the
-/// answer.
-fn done(app: &App, token: &TokenHash, id: i64, decision: BatchDecision, priced: Priced, revision: Revision) -> Mutated {
-    count(app, &decision.results, decision.conflict.is_some());
-    let view = priced.view;
-    remember(app, *token, id, decision.cart, view.clone(), Some(revision));
-    Mutated {
-        view,
-        results: decision.results,
-        conflict: decision.conflict,
-    }
-}
-
-fn count(app: &App, results: &[MutationResult], conflict: bool) {
-    let m = &app.metrics;
-    for r in results {
-        inc(match r.status {
-            MutationStatus::Applied => &m.mutations_applied,
-            MutationStatus::Duplicate => &m.mutations_duplicate,
-            MutationStatus::Rejected => &m.mutations_rejected,
-        });
-    }
-    add(&m.mutations_conflict, u64::from(conflict));
 }
 
 /// What an attach came to.

@@ -18,6 +18,8 @@ use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MergeR
 use cartsync_core::{Command, Money};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 pub use sqlite::SqliteStore;
@@ -96,6 +98,9 @@ impl Revision {
         &self.0
     }
 }
+
+/// A write on its way: resolves once it is durable, or failed.
+pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
 
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +218,23 @@ pub trait CartStore: Send + Sync {
         quotes: &[Quote],
         now: u64,
     ) -> Result<Revision, StoreError>;
+
+    /// [`CartStore::commit_batch`] for async callers: the same commit,
+    /// awaited rather than waited for, so no thread blocks while it becomes
+    /// durable. The default commits before returning (it blocks); backends
+    /// that queue their writes override it.
+    fn commit_batch_async(
+        &self,
+        cart: CartId,
+        expected_version: u64,
+        expected_revision: Option<&Revision>,
+        decision: &BatchDecision,
+        quotes: &[Quote],
+        now: u64,
+    ) -> Pending<Revision> {
+        let committed = self.commit_batch(cart, expected_version, expected_revision, decision, quotes, now);
+        Box::pin(std::future::ready(committed))
+    }
 
     /// The event log after `after`, oldest first, at most `limit` rows.
     fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>, StoreError>;

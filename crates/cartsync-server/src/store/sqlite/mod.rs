@@ -3,14 +3,16 @@
 //! connection and group-commits whatever is queued (see `writer.rs`); a
 //! small pool of read connections runs concurrently with it.
 
+mod batch;
 mod rows;
 pub(crate) mod schema;
 mod writer;
 
 use super::{
-    CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Quote, ReplaySource, Revision, StoreError,
+    CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Pending, Quote, ReplaySource, Revision, StoreError,
     TokenHash,
 };
+use batch::BatchJob;
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
 use rows::*;
@@ -195,84 +197,27 @@ impl CartStore for SqliteStore {
         quotes: &[Quote],
         now: u64,
     ) -> Result<Revision> {
-        // Serialised here, on the caller's thread: the writer thread is the
-        // one thing every commit waits for, so it only runs SQL.
-        let version = to_i64(decision.cart.version);
-        let snapshot = Revision::new(serde_json::to_string(&decision.cart)?);
-        let quotes = serde_json::to_string(quotes)?;
-        let events = decision
-            .events
-            .iter()
-            .map(|e| {
-                let body = serde_json::to_string(&e.command)?;
-                Ok((to_i64(e.version), e.mutation_id.to_string(), body, to_i64(e.at)))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let records = decision
-            .records
-            .iter()
-            .map(|(id, record)| Ok((id.to_string(), serde_json::to_string(record)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let expected_revision = expected_revision.cloned();
-        let written = snapshot.clone();
-        self.write(move |tx| {
-            let (expected, now) = (to_i64(expected_version), to_i64(now));
-            let changed = match &expected_revision {
-                None => tx
-                    .prepare_cached(
-                        "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
-                         WHERE id = ?5 AND version = ?6 AND state = 'open'",
-                    )?
-                    .execute(params![version, snapshot.as_str(), quotes, now, cart, expected])?,
-                // Comparing the old snapshot text is a memcmp next to the
-                // row's rewrite, and makes the condition exact.
-                Some(old) => tx
-                    .prepare_cached(
-                        "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
-                         WHERE id = ?5 AND version = ?6 AND state = 'open' AND snapshot = ?7",
-                    )?
-                    .execute(params![
-                        version,
-                        snapshot.as_str(),
-                        quotes,
-                        now,
-                        cart,
-                        expected,
-                        old.as_str()
-                    ])?,
-            };
-            one_row_or_conflict(tx, changed, cart, expected_version)?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO events (cart_id, version, kind, mutation_id, body, at)
-                 VALUES (?1, ?2, 'mutation', ?3, ?4, ?5)",
-            )?;
-            for (version, id, body, at) in &events {
-                stmt.execute(params![cart, version, id, body, at])?;
-            }
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO idempotency (cart_id, mutation_id, record, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (id, record) in &records {
-                match stmt.execute(params![cart, id, record, now]) {
-                    Ok(_) => {}
-                    // The id is already recorded: a concurrent batch
-                    // recorded it first without changing the version (all
-                    // its mutations were rejected), or the caller decided
-                    // without reading the records (service.rs, on its hot
-                    // copy) and this is a resend. Either way the decision
-                    // is stale: decide again on what is stored.
-                    Err(e) if is_constraint(&e) => {
-                        return Err(StoreError::VersionConflict {
-                            expected: expected_version,
-                            found: expected_version,
-                        })
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            Ok(())
-        })?;
+        let (job, written) = BatchJob::new(cart, expected_version, expected_revision, decision, quotes, now)?;
+        self.write(move |tx| job.run(tx))?;
         Ok(written)
+    }
+
+    fn commit_batch_async(
+        &self,
+        cart: CartId,
+        expected_version: u64,
+        expected_revision: Option<&Revision>,
+        decision: &BatchDecision,
+        quotes: &[Quote],
+        now: u64,
+    ) -> Pending<Revision> {
+        match BatchJob::new(cart, expected_version, expected_revision, decision, quotes, now) {
+            Ok((job, written)) => {
+                let committed = self.writer.write_async(move |tx| job.run(tx));
+                Box::pin(async move { committed.await.map(|()| written) })
+            }
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 
     fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>> {

@@ -11,6 +11,7 @@
 use super::rows::backend;
 use crate::store::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
@@ -23,13 +24,51 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// Called once the group's fate is known: `None` when it committed.
 type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
 
-/// Runs a job on its savepoint; says whether to keep its writes.
-type Run = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+/// A queued write: either run on its savepoint (saying whether to keep its
+/// writes, and how to answer once the group's fate is known) or failed
+/// without running. Exactly one of the two is called.
+trait Job: Send {
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Reply);
+    fn fail(self: Box<Self>, message: &str);
+}
 
-struct Job {
-    run: Run,
-    /// Tells the caller the job could not run at all.
-    fail: Box<dyn FnOnce(&str) + Send>,
+/// A job's closure and where its result goes (a channel a thread waits
+/// on, or a future's oneshot).
+struct Typed<F, R> {
+    f: F,
+    answer: R,
+}
+
+impl<T, F, R> Job for Typed<F, R>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send,
+    R: FnOnce(Result<T>) + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Reply) {
+        let Typed { f, answer } = *self;
+        let out =
+            catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| Err(writer_error("a write job panicked")));
+        let keep = out.is_ok();
+        let reply: Reply = Box::new(move |commit_error| {
+            answer(match commit_error {
+                None => out,
+                Some(e) => Err(writer_error(e)),
+            })
+        });
+        (keep, reply)
+    }
+
+    fn fail(self: Box<Self>, message: &str) {
+        (self.answer)(Err(writer_error(message)))
+    }
+}
+
+fn job<T: Send + 'static>(
+    f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    answer: impl FnOnce(Result<T>) + Send + 'static,
+) -> Box<dyn Job> {
+    Box::new(Typed { f, answer })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +79,13 @@ fn writer_error(message: &str) -> StoreError {
     backend(WriterError(message.to_string()))
 }
 
+fn stopped() -> StoreError {
+    writer_error("the writer thread has stopped")
+}
+
 /// The handle the store keeps; dropping it stops the thread.
 pub struct Writer {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Mutex<Sender<Box<dyn Job>>>,
 }
 
 impl Writer {
@@ -55,45 +98,34 @@ impl Writer {
         Ok(Writer { jobs: Mutex::new(tx) })
     }
 
+    fn queue(&self, job: Box<dyn Job>) -> Result<()> {
+        let sent = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).send(job);
+        sent.map_err(|_| stopped())
+    }
+
     /// Runs `f` in the next group and waits for the group's COMMIT.
     pub fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
-        let (job, reply) = make_job(f);
-        let sent = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).send(job);
-        sent.map_err(|_| writer_error("the writer thread has stopped"))?;
-        reply
-            .recv()
-            .map_err(|_| writer_error("the writer thread has stopped"))?
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.queue(job(f, move |r| drop(tx.send(r))))?;
+        rx.recv().map_err(|_| stopped())?
+    }
+
+    /// [`Writer::write`] for async callers: no thread blocks while the
+    /// group commits, and the writer wakes the waiting task directly.
+    pub fn write_async<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> impl Future<Output = Result<T>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = self.queue(job(f, move |r| drop(tx.send(r))));
+        async move {
+            queued?;
+            rx.await.map_err(|_| stopped())?
+        }
     }
 }
 
-/// Wraps `f` as a job and the channel its result arrives on.
-fn make_job<T: Send + 'static>(
-    f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-) -> (Job, mpsc::Receiver<Result<T>>) {
-    let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<T>>(1);
-    let fail_tx = reply_tx.clone();
-    let job = Job {
-        run: Box::new(move |conn| {
-            let out = catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|_| Err(writer_error("a write job panicked")));
-            let keep = out.is_ok();
-            let reply: Reply = Box::new(move |commit_error| {
-                let result = match commit_error {
-                    None => out,
-                    Some(e) => Err(writer_error(e)),
-                };
-                let _ = reply_tx.send(result);
-            });
-            (keep, reply)
-        }),
-        fail: Box::new(move |e| {
-            let _ = fail_tx.send(Err(writer_error(e)));
-        }),
-    };
-    (job, reply_rx)
-}
-
-fn run(mut conn: Connection, jobs: Receiver<Job>) {
+fn run(mut conn: Connection, jobs: Receiver<Box<dyn Job>>) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -106,12 +138,12 @@ fn run(mut conn: Connection, jobs: Receiver<Job>) {
     }
 }
 
-fn commit_group(conn: &mut Connection, group: Vec<Job>) {
+fn commit_group(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let message = e.to_string();
-            group.into_iter().for_each(|job| (job.fail)(&message));
+            group.into_iter().for_each(|job| job.fail(&message));
             return;
         }
     };
@@ -119,7 +151,7 @@ fn commit_group(conn: &mut Connection, group: Vec<Job>) {
     let mut broken: Option<String> = None;
     for job in group {
         if let Some(message) = &broken {
-            (job.fail)(message);
+            job.fail(message);
             continue;
         }
         // The savepoint statements are cached: rusqlite's `Savepoint` parses
@@ -127,11 +159,11 @@ fn commit_group(conn: &mut Connection, group: Vec<Job>) {
         let step = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop);
         if let Err(e) = step("SAVEPOINT job") {
             let message = e.to_string();
-            (job.fail)(&message);
+            job.fail(&message);
             broken = Some(message);
             continue;
         }
-        let (keep, reply) = (job.run)(&tx);
+        let (keep, reply) = job.run(&tx);
         let closed = if keep {
             step("RELEASE job")
         } else {
@@ -168,6 +200,13 @@ mod tests {
             }
             Ok(x)
         }
+    }
+
+    fn make_job<T: Send + 'static>(
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> (Box<dyn Job>, mpsc::Receiver<Result<T>>) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        (job(f, move |r| drop(tx.send(r))), rx)
     }
 
     #[test]
@@ -216,5 +255,31 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 160);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_writers_are_answered_with_their_own_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let w = std::sync::Arc::new(Writer::start(conn).unwrap());
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let w = w.clone();
+                tokio::spawn(async move { w.write_async(insert(i, i % 4 == 0)).await })
+            })
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok(x) => assert_eq!(x, i as i64),
+                Err(StoreError::VersionConflict { .. }) => assert_eq!(i % 4, 0),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let count = |c: &Connection| {
+            c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))
+                .map_err(backend)
+        };
+        assert_eq!(w.write_async(count).await.unwrap(), 12);
     }
 }
