@@ -162,7 +162,7 @@ pub fn id(obj: &Json, key: &'static str) -> Read<MutationId> {
 
 /// A mutation id from its text.
 pub fn parse_id(text: &str) -> Option<MutationId> {
-    uuid::Uuid::try_parse(text).ok().map(MutationId)
+    MutationId::parse(text)
 }
 
 /// An object built field by field.

@@ -47,11 +47,64 @@ impl MutationId {
         MutationId(uuid::Builder::from_random_bytes(bytes).into_uuid())
     }
 
-    /// The lowercase hyphenated text (what `Display` prints), without
-    /// `core::fmt`.
+    /// The lowercase hyphenated text (what `Display` prints). Written out
+    /// here rather than through `uuid`'s formatting: the browser build keeps
+    /// neither `core::fmt` nor uuid's encoder for it.
     pub fn text(&self) -> String {
-        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        self.0.hyphenated().encode_lower(&mut buf).to_string()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(36);
+        for (i, b) in self.0.as_bytes().iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                out.push('-');
+            }
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+        out
+    }
+
+    /// Parses the hyphenated form (`8-4-4-4-12` hex digits, either case),
+    /// the only one cartsync writes.
+    pub fn parse(text: &str) -> Option<MutationId> {
+        let t = text.as_bytes();
+        if t.len() != 36 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        let mut digits = t.iter().enumerate().filter(|(i, _)| !matches!(i, 8 | 13 | 18 | 23));
+        if [8, 13, 18, 23].iter().any(|&i| t[i] != b'-') {
+            return None;
+        }
+        for b in bytes.iter_mut() {
+            let hi = (*digits.next()?.1 as char).to_digit(16)?;
+            let lo = (*digits.next()?.1 as char).to_digit(16)?;
+            *b = (hi * 16 + lo) as u8;
+        }
+        Some(MutationId(uuid::Uuid::from_bytes(bytes)))
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::MutationId;
+
+    #[test]
+    fn text_and_parse_agree_with_uuid() {
+        for n in [0u8, 7, 0xa5, 0xff] {
+            let id = MutationId::from_random_bytes([n; 16]);
+            assert_eq!(id.text(), id.0.hyphenated().to_string());
+            assert_eq!(MutationId::parse(&id.text()), Some(id));
+            assert_eq!(MutationId::parse(&id.text().to_uppercase()), Some(id));
+        }
+        for bad in [
+            "",
+            "00000000-0000-4000-8000-00000000000",
+            "00000000_0000-4000-8000-000000000000",
+            "0000000g-0000-4000-8000-000000000000",
+            "00000000-0000-4000-8000-0000000000000",
+        ] {
+            assert_eq!(MutationId::parse(bad), None, "{bad}");
+        }
     }
 }
 
