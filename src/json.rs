@@ -27,6 +27,7 @@ impl Json {
     /// Parses `text`; `None` if it is not one complete JSON value.
     pub fn parse(text: &str) -> Option<Json> {
         let mut p = Parser {
+            text,
             s: text.as_bytes(),
             i: 0,
         };
@@ -156,6 +157,9 @@ fn write_str(out: &mut String, s: &str) {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 struct Parser<'a> {
+    /// The text, for slicing out runs (always at ASCII delimiters, so no
+    /// UTF-8 check is needed); `s` is the same as bytes.
+    text: &'a str,
     s: &'a [u8],
     i: usize,
 }
@@ -268,8 +272,7 @@ impl Parser<'_> {
                 return None;
             }
         }
-        let text = core::str::from_utf8(&self.s[start..self.i]).ok()?;
-        Some(Json::Num(text.to_string()))
+        Some(Json::Num(self.text.get(start..self.i)?.to_string()))
     }
 
     fn hex4(&mut self) -> Option<u32> {
@@ -289,13 +292,19 @@ impl Parser<'_> {
             return None;
         }
         self.i += 1;
-        let mut out = Vec::new();
+        let mut out = String::new();
+        // Unescaped bytes are copied a run at a time, as text.
+        let mut run = self.i;
         loop {
             let b = *self.s.get(self.i)?;
             self.i += 1;
             match b {
-                b'"' => return String::from_utf8(out).ok(),
+                b'"' => {
+                    out.push_str(self.text.get(run..self.i - 1)?);
+                    return Some(out);
+                }
                 b'\\' => {
+                    out.push_str(self.text.get(run..self.i - 1)?);
                     let e = *self.s.get(self.i)?;
                     self.i += 1;
                     let c = match e {
@@ -310,11 +319,11 @@ impl Parser<'_> {
                         b'u' => self.escaped_char()?,
                         _ => return None,
                     };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    out.push(c);
+                    run = self.i;
                 }
                 b if b < 0x20 => return None,
-                b => out.push(b),
+                _ => {}
             }
         }
     }
@@ -346,6 +355,8 @@ mod tests {
         let v = Json::parse(text).unwrap();
         assert_eq!(v.get("b"), Some(&Json::Str("x\"\\\n\u{e9}\u{1F600}".into())));
         assert_eq!(Json::parse(&v.text()), Some(v));
+        let raw = Json::parse("\"日本語 é\\t😀\"").unwrap();
+        assert_eq!(raw, Json::Str("日本語 é\t😀".into()));
         for bad in [
             "",
             "{",
