@@ -12,9 +12,14 @@ export { CartError } from "./errors.js";
 
 let loading;
 
-/** Loads and instantiates the wasm module once; later calls reuse it. */
+/**
+ * Loads and instantiates the wasm module once; later calls reuse it. The
+ * default location is written here, next to this module, so bundlers see
+ * the `new URL(..., import.meta.url)` asset reference and the package's
+ * bundled entry (which inlines the glue) still finds the file.
+ */
 export function ready(moduleOrPath) {
-  loading ??= init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
+  loading ??= init({ module_or_path: moduleOrPath ?? new URL("./web/cartsync_bg.wasm", import.meta.url) });
   return loading;
 }
 

@@ -24,7 +24,7 @@ build() { # features → "$wasmdir"/<name>.wasm
   cp "$built" "$wasmdir/$1.wasm"
 }
 opt() {
-  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  node_modules/.bin/wasm-opt --low-memory-unused --flatten --rereloop -Oz -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
     --strip-debug --strip-producers "$1" -o "$1.tmp" && mv "$1.tmp" "$1"
 }
@@ -56,5 +56,11 @@ for f in pkg-template/types/v1/*.ts; do
   echo "export type { $name } from \"./$name.js\";" >> "$out/types/v1/index.d.ts"
 done
 for f in "$out"/*.js; do minify "$f"; done
+# What a cart page downloads is one module and the wasm: the entry with
+# the wasm-bindgen glue, the client class and CartError bundled in
+# (client.js, errors.js and web/ stay in the package for the other entries
+# and for reading). The entry names the wasm itself (see index.js).
+node_modules/.bin/esbuild "$out/index.js" --bundle --minify --format=esm --log-level=warning \
+  --outfile="$out/index.js" --allow-overwrite
 rm -rf pkg.old && { [ ! -d pkg ] || mv pkg pkg.old; } && mv "$out" pkg && rm -rf pkg.old
 echo "pkg: assembled $(du -sh pkg | cut -f1) in pkg/"

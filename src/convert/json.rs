@@ -174,8 +174,15 @@ impl Obj {
         Obj(Vec::new())
     }
 
-    pub fn set(mut self, key: &str, value: impl Into<Json>) -> Self {
-        self.0.push((key.to_string(), value.into()));
+    pub fn set(self, key: &str, value: impl Into<Json>) -> Self {
+        self.put(key, value.into())
+    }
+
+    /// One out-of-line body for every `set`: a call per field rather than
+    /// the key's allocation and the push inlined at every site.
+    #[inline(never)]
+    fn put(mut self, key: &str, value: Json) -> Self {
+        self.0.push((key.to_string(), value));
         self
     }
 
