@@ -6,7 +6,7 @@
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use common::*;
 use std::sync::atomic::Ordering;
 
@@ -85,4 +85,22 @@ async fn a_repair_at_the_same_version_is_not_overwritten_by_the_copy() {
     assert_eq!(cart["version"], 3);
     assert_eq!(quantity_of(&cart, "mug-enamel"), 0, "decided on the repaired snapshot");
     assert_eq!(lines(&cart), 2);
+}
+
+#[tokio::test]
+async fn a_cart_merged_in_another_process_is_gone_even_for_a_batch_the_copy_refuses() {
+    let a = Server::new(true);
+    let t = a.new_cart().await;
+    a.add(&t, "tee-black", 1).await;
+    let b = Server::on(&a.db, true);
+    let jwt = b.login("ada").await;
+    let auth = format!("Bearer {jwt}");
+    let path = format!("/api/v1/carts/{t}/attach");
+    let attached = b.send(Method::POST, &path, None, &[("authorization", &auth)]).await;
+    assert_eq!(attached.status, StatusCode::OK, "{:?}", attached.body);
+    let too_many: Vec<_> = (0..101).map(|_| add("mug-enamel", 1)).collect();
+    for batch in [too_many, vec![add("mug-enamel", 1)]] {
+        let r = a.mutate(&t, batch).await;
+        assert_eq!((r.status, r.code()), (StatusCode::GONE, "cart_merged"));
+    }
 }

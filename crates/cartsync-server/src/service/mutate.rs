@@ -87,11 +87,16 @@ async fn on_hot_copy(
     batch: &[Mutation],
 ) -> Result<Option<Mutated>, ApiError> {
     let Some(hot) = &p.hot else { return Ok(None) };
-    // Owners never change, so the copy's owner is the stored one.
-    super::authorize(p.owner.as_deref(), caller)?;
+    // Refusals, too, are left to the read path: it knows whether the cart
+    // was merged or closed meanwhile, which answer first.
+    if super::authorize(p.owner.as_deref(), caller).is_err() {
+        return Ok(None);
+    }
     let now = now_ms().max(hot.cart.updated_at);
     let check = CatalogCheck(app.pricing.as_ref(), &app.limits);
-    let decision = decide_batch(&hot.cart, &BTreeMap::new(), batch, &app.limits, &check, now)?;
+    let Ok(decision) = decide_batch(&hot.cart, &BTreeMap::new(), batch, &app.limits, &check, now) else {
+        return Ok(None);
+    };
     if decision.conflict.is_some() || decision.records.len() != batch.len() {
         return Ok(None);
     }
