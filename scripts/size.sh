@@ -7,7 +7,7 @@
 # size falls; never raise it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_GZIP=${BUDGET_GZIP:-59392}   # 58 KB (issue budget: 60 KB); the product target is < 39 KB
+BUDGET_GZIP=${BUDGET_GZIP:-38912}   # 38 KiB: under the product target (< 39 KB) and the issue budget (60 KB)
 dir=pkg/web
 [ -f "$dir/cartsync_bg.wasm" ] || { echo "size: run make pkg first" >&2; exit 1; }
 

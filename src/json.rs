@@ -17,6 +17,8 @@ pub enum Json {
     Str(String),
     Arr(Vec<Json>),
     Obj(Vec<(String, Json)>),
+    /// JSON text written elsewhere (`convert::json::Obj`), kept verbatim.
+    Raw(String),
 }
 
 /// Deeper nesting than any cartsync shape: hostile input cannot exhaust the
@@ -55,7 +57,7 @@ impl Json {
         match self {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Num(n) => out.push_str(n),
+            Json::Num(n) | Json::Raw(n) => out.push_str(n),
             Json::Str(s) => write_str(out, s),
             Json::Arr(items) => {
                 out.push('[');
@@ -134,7 +136,7 @@ pub fn integer(text: &str) -> Option<i64> {
     Some(if negative { -n } else { n })
 }
 
-fn write_str(out: &mut String, s: &str) {
+pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

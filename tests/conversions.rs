@@ -2,7 +2,9 @@
 //! serde shapes: what the server sends and what earlier SDK versions stored
 //! reads back equal, and what the binding writes reads back equal through
 //! serde (what the server and the native core read). Plain Rust: the
-//! conversions and the JSON codec have no browser in them.
+//! conversions and the JSON codec have no browser in them. Needs the
+//! `rules` feature (`make unit` runs with all features).
+#![cfg(feature = "rules")]
 
 use cartsync::convert::{json::Read, rules, stored, wire};
 use cartsync::json::Json;
@@ -206,7 +208,6 @@ fn from_hand<T: DeserializeOwned>(json: Json) -> T {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
-#[cfg(feature = "rules")]
 #[test]
 fn rule_shapes_match_the_core() {
     let account = CartView::bare(&Cart::default()).to_cart();
@@ -272,7 +273,6 @@ fn rule_shapes_match_the_core() {
     );
 }
 
-#[cfg(feature = "rules")]
 #[test]
 fn pure_rules_are_exported_with_wire_shapes() {
     use cartsync::rules::{apply_batch, merge_carts, rebase_pending, validate_command};

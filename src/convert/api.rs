@@ -1,15 +1,14 @@
 //! The JavaScript API's own shapes (camelCase): method arguments, `view()`
 //! and the event objects listeners receive.
 
-use super::json::{array, id_js, num, opt_str, opt_string, options, options_js, string, Bad, Obj, Read};
+use super::json::{array, id_js, num, opt_string, options, options_js, string, Bad, Obj, Read};
 use super::rules::reconciliation_js;
-use super::wire::{coupon_js, money_js};
+use super::wire::cart_view_js;
 use crate::error::{bad_argument, codes};
 use crate::json::Json;
 use crate::prelude::*;
 use cartsync_core::engine::{Event, Status, SyncError, View};
-use cartsync_core::protocol::v1::LineView;
-use cartsync_core::{Command, ErrorBody, Options, Sku, Totals};
+use cartsync_core::{Command, ErrorBody, Options, Sku};
 
 /// Reads a caller's argument; a mismatch is `bad_request` naming the
 /// argument and the field.
@@ -58,25 +57,6 @@ pub fn idempotency_key(v: &Json) -> Read<Option<String>> {
     opt_string(v, "idempotencyKey")
 }
 
-fn line_js(l: &LineView) -> Json {
-    Obj::new()
-        .set("sku", l.sku.as_str())
-        .set("options", options_js(&l.options))
-        .set("quantity", l.quantity)
-        .set("name", opt_str(l.name.as_deref()))
-        .set("unitPrice", l.unit_price.as_ref().map_or(Json::Null, money_js))
-        .set("image", opt_str(l.image.as_deref()))
-        .done()
-}
-
-fn totals_js(t: &Totals) -> Json {
-    Obj::new()
-        .set("subtotal", money_js(&t.subtotal))
-        .set("discount", money_js(&t.discount))
-        .set("estimatedTotal", money_js(&t.estimated_total))
-        .done()
-}
-
 fn sync_error_js(e: &SyncError) -> Json {
     match e {
         SyncError::Unreachable { attempts } => Obj::new().set("code", codes::NETWORK_ERROR).set(
@@ -95,10 +75,10 @@ fn sync_error_js(e: &SyncError) -> Json {
     .done()
 }
 
-/// `view()`: `{lines, coupons, shippingOption, totals, version, pending,
-/// status, lastError}`.
+/// `view()` as the wasm answers it: `{cart, pending, status, lastError}`
+/// with the optimistic cart in its wire shape (snake_case); the package's
+/// JS renames the cart's fields to the API's camelCase (client.js `view`).
 pub fn view_js(view: &View) -> Json {
-    let cart = &view.cart;
     let status = match view.status {
         Status::Synced => "synced",
         Status::Syncing => "syncing",
@@ -106,11 +86,7 @@ pub fn view_js(view: &View) -> Json {
         Status::Error => "error",
     };
     Obj::new()
-        .set("lines", array(&cart.lines, line_js))
-        .set("coupons", array(&cart.coupons, coupon_js))
-        .set("shippingOption", opt_str(cart.shipping_option.as_deref()))
-        .set("totals", cart.totals.as_ref().map_or(Json::Null, totals_js))
-        .set("version", num(cart.version))
+        .set("cart", cart_view_js(&view.cart))
         .set("pending", num(view.pending as u64))
         .set("status", status)
         .set("lastError", view.last_error.as_ref().map_or(Json::Null, sync_error_js))

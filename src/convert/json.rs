@@ -165,29 +165,40 @@ pub fn parse_id(text: &str) -> Option<MutationId> {
     MutationId::parse(text)
 }
 
-/// An object built field by field.
-#[derive(Default)]
-pub struct Obj(Vec<(String, Json)>);
+/// An object written field by field, straight to JSON text (no tree of
+/// keys and values to build and walk).
+pub struct Obj(String);
+
+impl Default for Obj {
+    fn default() -> Self {
+        Obj::new()
+    }
+}
 
 impl Obj {
     pub fn new() -> Self {
-        Obj(Vec::new())
+        Obj(String::from("{"))
     }
 
     pub fn set(self, key: &str, value: impl Into<Json>) -> Self {
         self.put(key, value.into())
     }
 
-    /// One out-of-line body for every `set`: a call per field rather than
-    /// the key's allocation and the push inlined at every site.
+    /// One out-of-line body for every `set`.
     #[inline(never)]
     fn put(mut self, key: &str, value: Json) -> Self {
-        self.0.push((key.to_string(), value));
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        crate::json::write_str(&mut self.0, key);
+        self.0.push(':');
+        value.write(&mut self.0);
         self
     }
 
-    pub fn done(self) -> Json {
-        Json::Obj(self.0)
+    pub fn done(mut self) -> Json {
+        self.0.push('}');
+        Json::Raw(self.0)
     }
 }
 
@@ -202,19 +213,22 @@ pub fn opt_str(s: Option<&str>) -> Json {
     s.map_or(Json::Null, Json::from)
 }
 
-/// An array of converted items.
+/// An array of converted items, written straight to JSON text.
 pub fn array<T>(items: &[T], write: impl Fn(&T) -> Json) -> Json {
-    Json::Arr(items.iter().map(write).collect())
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(item).write(&mut out);
+    }
+    out.push(']');
+    Json::Raw(out)
 }
 
 /// Options as an object (keys in order, as serde writes them).
 pub fn options_js(options: &Options) -> Json {
-    Json::Obj(
-        options
-            .iter()
-            .map(|(k, v)| (k.clone(), Json::from(v.as_str())))
-            .collect(),
-    )
+    options.iter().fold(Obj::new(), |o, (k, v)| o.set(k, v.as_str())).done()
 }
 
 /// A mutation id as its lowercase hyphenated text.

@@ -8,7 +8,9 @@ use super::json::{
     uint32, uint_or, Bad, Obj, Read,
 };
 use crate::json::Json;
+#[cfg(feature = "rules")]
 use crate::prelude::*;
+#[cfg(feature = "rules")]
 use cartsync_core::command::WireCommand;
 use cartsync_core::protocol::v1::{CartView, ConflictResponse, CreateCartResponse, LineView, MutationsResponse};
 use cartsync_core::{
@@ -181,7 +183,9 @@ pub fn mutation_result_js(r: &MutationResult) -> Json {
 }
 
 /// A command in its wire form, with the core's message when it is not one
-/// (`command `add_item` needs the field `quantity``).
+/// (`command `add_item` needs the field `quantity``): what the exported
+/// rules answer.
+#[cfg(feature = "rules")]
 pub fn command_checked(v: &Json) -> Result<Command, String> {
     let read = || -> Read<WireCommand> {
         Ok(WireCommand {
@@ -199,8 +203,45 @@ pub fn command_checked(v: &Json) -> Result<Command, String> {
     Command::try_from(wire)
 }
 
+/// A command as stored or sent (`{type, ...fields}`), read field by field
+/// for its type: the client only needs to know that a record is not a
+/// command (`Bad("command")`), not the core's message for why, so it skips
+/// the `WireCommand` detour. `options` missing or `null` is empty, as there.
 pub fn command(v: &Json) -> Read<Command> {
-    command_checked(v).map_err(|_| Bad("command"))
+    let bad = |_| Bad("command");
+    let sku = || string(v, "sku").map(Sku).map_err(bad);
+    let quantity = || super::json::int(v, "quantity").map_err(bad);
+    let options = || {
+        field(v, "options")
+            .map(|o| super::json::string_map(o, "options"))
+            .transpose()
+            .map(Option::unwrap_or_default)
+            .map_err(bad)
+    };
+    let text = |key| string(v, key).map_err(bad);
+    Ok(match string(v, "type").map_err(bad)?.as_str() {
+        "add_item" => Command::AddItem {
+            sku: sku()?,
+            quantity: quantity()?,
+            options: options()?,
+        },
+        "set_quantity" => Command::SetQuantity {
+            sku: sku()?,
+            options: options()?,
+            quantity: quantity()?,
+        },
+        "remove_item" => Command::RemoveItem {
+            sku: sku()?,
+            options: options()?,
+        },
+        "apply_coupon" => Command::ApplyCoupon { code: text("code")? },
+        "remove_coupon" => Command::RemoveCoupon { code: text("code")? },
+        "select_shipping" => Command::SelectShipping {
+            option: text("option")?,
+        },
+        "clear" => Command::Clear {},
+        _ => return Err(Bad("command")),
+    })
 }
 
 /// `{type, ...fields}` in declaration order, as serde tags it.
