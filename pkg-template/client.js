@@ -12,15 +12,29 @@
 const OURS = "cartsync:v1:";
 const USER_KEY = "cartsync:v1:user";
 const CHECKOUT_KEY = "cartsync:v1:checkout";
+const LEASE_KEY = "cartsync:v1:lease";
+const LEASE_MS = 5000;
 const MAX_DELAY = 2147483647;
 
-/** A `CartError`: a real `Error` with `name === "CartError"` and a stable `code`. */
-export function cartError(code, message) {
-  const error = new Error(message);
-  error.name = "CartError";
-  error.code = code;
-  return error;
+/**
+ * Errors thrown by cartsync are real `Error` objects with
+ * `name === "CartError"` and a stable `code`. `CartError` recognises them by
+ * name and code rather than by prototype, so `err instanceof CartError`
+ * holds for every one, whichever copy of this module made it.
+ */
+export class CartError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = "CartError";
+    this.code = code;
+  }
+
+  static [Symbol.hasInstance](value) {
+    return value instanceof Error && value.name === "CartError" && typeof value.code === "string";
+  }
 }
+
+const cartError = (code, message) => new CartError(code, message);
 
 const badRequest = (message) => cartError("bad_request", message);
 
@@ -99,6 +113,7 @@ export function defineCartClient(newCore, ready) {
     #timer = null;
     #closed = false;
     #release = null;
+    #lease = null;
     #unlisten = [];
 
     /** Restores the token, the last server cart and the outbox from localStorage. */
@@ -405,6 +420,11 @@ export function defineCartClient(newCore, ready) {
         if (typeof key !== "string" || !key.startsWith(this.#prefix)) return;
         if (event.storageArea && event.storageArea !== this.#storage) return;
         const own = key.slice(this.#prefix.length);
+        if (own === LEASE_KEY) {
+          // The lease changed hands or was given up: look at once.
+          this.#lease?.();
+          return;
+        }
         if (own === USER_KEY) {
           // New credentials from a sign-in in another tab: what waited on a
           // 401 can go now.
@@ -419,9 +439,8 @@ export function defineCartClient(newCore, ready) {
     }
 
     /**
-     * One tab sends at a time: the holder of a Web Lock. Without Web Locks
-     * every tab leads; the authority's idempotency keeps duplicate sends
-     * harmless.
+     * One tab sends at a time: the holder of a Web Lock, or, without Web
+     * Locks, of a lease in storage (see `#leaseStorage`).
      */
     #takeFlushLock() {
       const granted = () => {
@@ -429,7 +448,7 @@ export function defineCartClient(newCore, ready) {
         this.#step("lead");
       };
       const locks = globalThis.navigator?.locks;
-      if (typeof locks?.request !== "function") return granted();
+      if (typeof locks?.request !== "function") return this.#leaseStorage(granted);
       locks
         .request(`cartsync-flush:${this.#prefix}`, () => {
           // Closed before the lock came (open and close in one task): give it back.
@@ -440,6 +459,37 @@ export function defineCartClient(newCore, ready) {
           });
         })
         .catch(() => {});
+    }
+
+    /**
+     * The lease: `"<tab id> <expiry ms>"` under LEASE_KEY, taken when free or
+     * expired and renewed every LEASE_MS / 3 while this tab lives; given up
+     * on `close()`, and otherwise expiring LEASE_MS after the tab went away.
+     * Two tabs racing for a free lease may both send for a moment; the
+     * authority's idempotency keeps that harmless.
+     */
+    #leaseStorage(granted) {
+      const id = this.#call("newId");
+      let leading = false;
+      this.#lease = () => {
+        if (this.#closed) return;
+        const [holder, until] = (this.#get(LEASE_KEY) ?? "").split(" ");
+        const now = Date.now();
+        if (holder !== id && Number(until) > now) {
+          if (leading) this.#step("follow");
+          leading = false;
+          return;
+        }
+        this.#set(LEASE_KEY, `${id} ${now + LEASE_MS}`);
+        if (!leading) granted();
+        leading = true;
+      };
+      this.#lease();
+      const timer = setInterval(this.#lease, LEASE_MS / 3);
+      this.#release = () => {
+        clearInterval(timer);
+        if (leading && this.#get(LEASE_KEY)?.startsWith(id)) this.#remove(LEASE_KEY);
+      };
     }
 
     /** One idempotency key per checkout attempt (cart token and version), reused across its retries. */

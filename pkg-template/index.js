@@ -8,7 +8,7 @@
 // answer, when to retry and how to rebase.
 import init, { Core } from "./web/cartsync.js";
 import { defineCartClient } from "./client.js";
-export { CartError } from "./errors.js";
+export { CartError } from "./client.js";
 
 let loading;
 

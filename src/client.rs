@@ -71,7 +71,7 @@ impl Core {
     /// | `op` | arguments | answer |
     /// |---|---|---|
     /// | `load` | `a` key (no namespace), `b` stored text | `""` |
-    /// | `open`, `lead`, `timer`, `retry`, `forget` | — | actions |
+    /// | `open`, `lead`, `follow`, `timer`, `retry`, `forget` | — | actions |
     /// | `online` | `x` 1 online, 0 offline | actions |
     /// | `issue` | `a` method (`addItem`...), `b` its argument as JSON | actions or error |
     /// | `view` | — | the view |
@@ -95,6 +95,10 @@ impl Core {
             }
             "open" => self.open(now),
             "lead" => self.lead(now),
+            "follow" => {
+                let actions = self.engine.leadership_lost(now);
+                self.out(actions, Obj::new())
+            }
             "timer" => self.timer(now),
             "retry" => self.retry(now),
             "forget" => self.forget(now),
