@@ -16,14 +16,18 @@ node --test node-smoke.test.mjs
 # The declarations, type-checked as a TypeScript user would consume them
 # (strict, no skipLibCheck: our .d.ts files are checked too).
 cp "$root/tests/pkg/types-check.ts" .
+# The README's TypeScript tour of every member compiles too.
+awk '/^```ts$/{on=1; next} /^```$/{on=0} on' "$root/pkg/README.md" > readme-tour.ts
+[ -s readme-tour.ts ] || { echo "pkg-smoke: no TypeScript block in pkg/README.md" >&2; exit 1; }
+echo 'export {};' >> readme-tour.ts
 cat > tsconfig.json <<'JSON'
 {
   "compilerOptions": {
     "strict": true, "noEmit": true, "skipLibCheck": false,
     "target": "es2022", "module": "esnext", "moduleResolution": "bundler",
-    "lib": ["es2022", "dom"]
+    "lib": ["es2022", "dom"], "noUnusedLocals": false
   },
-  "files": ["types-check.ts"]
+  "files": ["types-check.ts", "readme-tour.ts"]
 }
 JSON
 "$root/node_modules/.bin/tsc" -p tsconfig.json
