@@ -103,7 +103,7 @@ fn run(args: &Args) -> Result<(), String> {
         let server = server::Server::start(&scratch.path("load.db"))?;
         println!("server: {} on {}", server::server_binary().display(), server.addr);
         if has("writes") {
-            out.insert("writes".into(), writes(args, server.addr, warmup, secs)?);
+            out.insert("writes".into(), writes(args, &server, warmup, secs)?);
         }
         if has("reads") {
             out.insert("reads".into(), reads(server.addr, secs)?);
@@ -125,28 +125,39 @@ fn raw_pair(secs: Duration) -> Result<(Summary, Summary), String> {
     Ok((raw::run(false, secs)?, raw::run(true, secs)?))
 }
 
-fn writes(args: &Args, addr: std::net::SocketAddr, warmup: Duration, secs: Duration) -> Result<Value, String> {
+fn writes(args: &Args, server: &server::Server, warmup: Duration, secs: Duration) -> Result<Value, String> {
+    let addr = server.addr;
     let run_id = (std::process::id() << 8) ^ 0x00c0_ffee;
     println!("\n## Raw SQLite limit (before the server phases)");
     let before = raw_pair(secs)?;
     print_raw(&before);
     println!("\n## Durable mutations through the server (WAL, synchronous=FULL)");
-    println!("| clients | carts | mutations/s | p50 ms | p99 ms | max ms | 409s | errors, gave up |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| clients | carts | mutations/s | p50 ms | p99 ms | max ms | 409s | errors, gave up | server CPU µs/mutation |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut levels = Vec::new();
     let mut plan: Vec<(usize, usize, bool)> = args.clients.iter().map(|&c| (c, c, false)).collect();
     plan.push((32, 4, true));
     for (i, (clients, carts, hot)) in plan.into_iter().enumerate() {
+        let cpu_before = server.cpu_secs();
         let before_metrics = load::metrics(addr);
         let r = load::mutations(addr, run_id + i as u32, clients, carts, hot, warmup, secs)?;
         let after_metrics = load::metrics(addr);
+        let cpu_after = server.cpu_secs();
+        // Over the whole level (warm-up included), per applied mutation; on
+        // hot carts the 409s' work is in it too.
+        let applied = load::counter(&after_metrics, "cartsync_mutations_total", "applied")
+            - load::counter(&before_metrics, "cartsync_mutations_total", "applied");
+        let cpu_us = match (cpu_before, cpu_after) {
+            (Some(a), Some(b)) if applied > 0 => Some((b - a) * 1e6 / applied as f64),
+            _ => None,
+        };
         let rejected = load::counter(&after_metrics, "cartsync_mutations_total", "rejected")
             - load::counter(&before_metrics, "cartsync_mutations_total", "rejected");
         if rejected > 0 {
             return Err(format!("{rejected} mutations were rejected: the workload is wrong"));
         }
         println!(
-            "| {} | {}{} | {:.0} | {} | {} | {} | {} | {}, {} |",
+            "| {} | {}{} | {:.0} | {} | {} | {} | {} | {}, {} | {} |",
             clients,
             carts,
             if hot { " (hot)" } else { "" },
@@ -156,7 +167,8 @@ fn writes(args: &Args, addr: std::net::SocketAddr, warmup: Duration, secs: Durat
             ms(r.latency.max_us),
             r.conflicts,
             r.errors,
-            r.gave_up
+            r.gave_up,
+            cpu_us.map_or("-".to_string(), |c| format!("{c:.0}"))
         );
         if let Some(e) = &r.first_error {
             eprintln!("  first unexpected answer at {clients} clients: {e}");
@@ -165,6 +177,7 @@ fn writes(args: &Args, addr: std::net::SocketAddr, warmup: Duration, secs: Durat
             "clients": clients, "carts": carts, "hot": hot,
             "latency": r.latency.json(), "conflicts_409": r.conflicts,
             "errors": r.errors, "gave_up": r.gave_up,
+            "server_cpu_us_per_mutation": cpu_us.map(|c| round(c, 1)),
         }));
     }
     println!("\n## Raw SQLite limit (after the server phases)");

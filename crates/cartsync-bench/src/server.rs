@@ -92,6 +92,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// CPU seconds (user + system) the server process has used so far, from
+    /// `/proc` (`None` where there is none).
+    pub fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // The fields after the parenthesised command name start with the
+        // 3rd; utime and stime are the 14th and 15th, in clock ticks
+        // (USER_HZ, 100 on Linux).
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         // SIGTERM lets it drain; SIGKILL if it does not stop within 5 s.
