@@ -16,7 +16,7 @@ use crate::convert::json::{num, object, parse_id, string, Bad, Obj, Read};
 use crate::convert::stored::{
     from_json, server_cart, server_cart_js, stored_mutation, stored_mutation_js, token_record, token_record_js,
 };
-use crate::convert::wire::{cart_view, checkout_request_js, created, mutations_request_js};
+use crate::convert::wire::{cart_view, checkout_request_js, created, error_body_js, mutations_request_js};
 use crate::error::{bad_argument, cart_error, codes, from_core};
 use crate::json::{integer, Json};
 use crate::prelude::*;
@@ -435,15 +435,7 @@ fn set(key: String, value: String) -> Json {
 
 /// `{"error": {code, message}}`.
 fn error(e: &ErrorBody) -> String {
-    Obj::new()
-        .set(
-            "error",
-            Obj::new()
-                .set("code", e.code.as_str())
-                .set("message", e.message.as_str()),
-        )
-        .done()
-        .text()
+    Obj::new().set("error", error_body_js(e)).done().text()
 }
 
 fn no_cart() -> String {

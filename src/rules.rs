@@ -10,7 +10,7 @@ use crate::convert::json::{array, Obj};
 use crate::convert::rules::{
     batch_decision_js, cart, cart_js, merge_report_js, mutations, reconciliation_js, records, Records,
 };
-use crate::convert::wire::command_checked;
+use crate::convert::wire::{command_checked, error_body_js};
 use crate::error::{bad_argument, from_core};
 use crate::json::Json;
 use crate::prelude::*;
@@ -35,12 +35,7 @@ fn command_arg(command: &str) -> Result<Command, ErrorBody> {
 fn answer(result: Result<Json, ErrorBody>) -> String {
     match result {
         Ok(v) => Obj::new().set("ok", v),
-        Err(e) => Obj::new().set(
-            "error",
-            Obj::new()
-                .set("code", e.code.as_str())
-                .set("message", e.message.as_str()),
-        ),
+        Err(e) => Obj::new().set("error", error_body_js(&e)),
     }
     .done()
     .text()
