@@ -5,7 +5,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use cartsync_core::protocol::v1::Order;
-use cartsync_core::{BatchDecision, Cart, IdempotencyRecord, MutationId};
+use cartsync_core::{Cart, IdempotencyRecord, MutationId};
 use cartsync_server::store::*;
 use cartsync_server::App;
 use common::*;
@@ -47,15 +47,7 @@ impl CartStore for Broken {
     ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError> {
         boom()
     }
-    fn commit_batch(
-        &self,
-        _: CartId,
-        _: u64,
-        _: Option<&Revision>,
-        _: &BatchDecision,
-        _: &[Quote],
-        _: u64,
-    ) -> Result<Revision, StoreError> {
+    fn commit_batch(&self, _: BatchCommit<'_>) -> Result<Revision, StoreError> {
         boom()
     }
     fn events(&self, _: CartId, _: u64, _: usize) -> Result<Vec<EventRow>, StoreError> {

@@ -21,7 +21,7 @@ use crate::cache::Projection;
 use crate::catalog::{price_cart, CatalogCheck, Priced};
 use crate::http::error::ApiError;
 use crate::metrics::{add, inc};
-use crate::store::{CartRecord, CartState, Revision, StoreError, TokenHash};
+use crate::store::{BatchCommit, CartRecord, CartState, Revision, StoreError, TokenHash};
 use crate::stripes::Turn;
 use cartsync_core::protocol::v1::CartView;
 use cartsync_core::{decide_batch, BatchDecision, CartError, Conflict, Mutation, MutationResult, MutationStatus};
@@ -111,7 +111,9 @@ async fn on_hot_copy(
     let version = hot.cart.version;
     let committed = app
         .store
-        .commit_batch_async(p.cart_id, version, Some(&hot.revision), &decision, &priced.quotes, now)
+        .commit_batch_async(
+            BatchCommit::new(p.cart_id, version, &decision, &priced.quotes, now).on_revision(&hot.revision),
+        )
         .await;
     match committed {
         Ok(revision) => Ok(Some(done(app, token, p.cart_id, decision, priced, revision))),
@@ -150,10 +152,13 @@ fn on_read(
         let decision = decide_batch(&record.cart, &log, batch, &app.limits, &check, now)?;
         let priced = price_cart(&decision.cart, app.pricing.as_ref());
         let revision = if decision.changed() {
-            match app
-                .store
-                .commit_batch(record.id, record.cart.version, None, &decision, &priced.quotes, now)
-            {
+            match app.store.commit_batch(BatchCommit::new(
+                record.id,
+                record.cart.version,
+                &decision,
+                &priced.quotes,
+                now,
+            )) {
                 Ok(revision) => revision,
                 Err(StoreError::VersionConflict { .. }) => {
                     inc(&app.metrics.store_retries);

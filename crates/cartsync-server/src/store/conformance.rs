@@ -3,7 +3,7 @@
 //! a factory of fresh, empty stores; each check panics with a message on
 //! failure.
 
-use super::{CartStore, MergeCommit, MergeTarget, Quote, StoreError, TokenHash};
+use super::{BatchCommit, CartStore, MergeCommit, MergeTarget, Quote, StoreError, TokenHash};
 use crate::store::CartState;
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{decide_batch, merge, replay, Cart, Command, Limits, Money, Mutation, MutationId, Sku, Totals};
@@ -71,7 +71,7 @@ fn commit(store: &dyn CartStore, id: i64, batch: &[Mutation], now: u64) -> Resul
     let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
     let log = store.idempotency_records(id, &ids)?;
     let d = decide_batch(&record.cart, &log, batch, &Limits::default(), &(), now).expect("batch within limits");
-    store.commit_batch(id, record.cart.version, None, &d, &[quote("tee", 100)], now)?;
+    store.commit_batch(BatchCommit::new(id, record.cart.version, &d, &[quote("tee", 100)], now))?;
     Ok(d.cart)
 }
 
@@ -131,7 +131,7 @@ fn stale_commit_conflicts(s: &dyn CartStore) {
         30,
     )
     .expect("decide");
-    match s.commit_batch(r.id, 0, None, &d, &[], 30) {
+    match s.commit_batch(BatchCommit::new(r.id, 0, &d, &[], 30)) {
         Err(StoreError::VersionConflict { expected: 0, found: 1 }) => {}
         other => panic!("expected a version conflict, got {other:?}"),
     }
@@ -153,10 +153,10 @@ fn stale_commit_conflicts(s: &dyn CartStore) {
     )
     .expect("decide");
     let second = decide_batch(&state, &BTreeMap::new(), &[bad], &Limits::default(), &(), 40).expect("decide");
-    s.commit_batch(r.id, 1, None, &first, &[], 40)
+    s.commit_batch(BatchCommit::new(r.id, 1, &first, &[], 40))
         .expect("first records the rejection");
     assert!(matches!(
-        s.commit_batch(r.id, 1, None, &second, &[], 40),
+        s.commit_batch(BatchCommit::new(r.id, 1, &second, &[], 40)),
         Err(StoreError::VersionConflict { .. })
     ));
 }
@@ -168,7 +168,7 @@ fn commit_on_a_revision(s: &dyn CartStore) {
     let r = s.create_cart(&token(1), 10).expect("create");
     let on = |cart: &Cart, batch: &[Mutation], rev| {
         let d = decide_batch(cart, &BTreeMap::new(), batch, &Limits::default(), &(), 20).expect("decide");
-        s.commit_batch(r.id, cart.version, Some(rev), &d, &[], 20)
+        s.commit_batch(BatchCommit::new(r.id, cart.version, &d, &[], 20).on_revision(rev))
             .map(|rev| (d.cart, rev))
     };
     let (cart, rev) = on(&r.cart, &[add(1, "tee", 1)], &r.revision).expect("on the created revision");
@@ -328,7 +328,7 @@ fn order_closes_once(s: &dyn CartStore) {
     .expect("decide");
     assert!(
         matches!(
-            s.commit_batch(r.id, 1, None, &d, &[], 30),
+            s.commit_batch(BatchCommit::new(r.id, 1, &d, &[], 30)),
             Err(StoreError::VersionConflict { .. })
         ),
         "closed carts take no mutations"

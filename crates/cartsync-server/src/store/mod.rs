@@ -160,6 +160,47 @@ pub enum MergeTarget {
     New { owner: String },
 }
 
+/// A batch decision to commit, and the state it must land on: the cart
+/// still open at `expected_version` and, when given, holding exactly
+/// `expected_revision` (a decision made on an in-process copy).
+#[derive(Debug, Clone, Copy)]
+pub struct BatchCommit<'a> {
+    pub cart: CartId,
+    pub expected_version: u64,
+    pub expected_revision: Option<&'a Revision>,
+    pub decision: &'a BatchDecision,
+    pub quotes: &'a [Quote],
+    pub now: u64,
+}
+
+impl<'a> BatchCommit<'a> {
+    /// A commit conditional on the version only.
+    pub fn new(
+        cart: CartId,
+        expected_version: u64,
+        decision: &'a BatchDecision,
+        quotes: &'a [Quote],
+        now: u64,
+    ) -> Self {
+        BatchCommit {
+            cart,
+            expected_version,
+            expected_revision: None,
+            decision,
+            quotes,
+            now,
+        }
+    }
+
+    /// The same commit, conditional on exactly `revision` too.
+    pub fn on_revision(self, revision: &'a Revision) -> Self {
+        BatchCommit {
+            expected_revision: Some(revision),
+            ..self
+        }
+    }
+}
+
 /// Everything one attach commits atomically.
 #[derive(Debug, Clone)]
 pub struct MergeCommit {
@@ -203,37 +244,19 @@ pub trait CartStore: Send + Sync {
     ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError>;
 
     /// Commits a batch decision in one transaction: the new snapshot (only
-    /// if the cart is still open, at `expected_version` and, when given, at
-    /// `expected_revision`), its event rows, its idempotency records and the
+    /// on the state [`BatchCommit`] names), its event rows, its idempotency records and the
     /// lines' quotes. `VersionConflict` (nothing written) if the cart moved
     /// on or was closed or merged, or if one of the records is already
     /// stored (so a caller that decided without reading the records learns
     /// that one of its mutations is not new). Returns the new revision.
-    fn commit_batch(
-        &self,
-        cart: CartId,
-        expected_version: u64,
-        expected_revision: Option<&Revision>,
-        decision: &BatchDecision,
-        quotes: &[Quote],
-        now: u64,
-    ) -> Result<Revision, StoreError>;
+    fn commit_batch(&self, commit: BatchCommit<'_>) -> Result<Revision, StoreError>;
 
     /// [`CartStore::commit_batch`] for async callers: the same commit,
     /// awaited rather than waited for, so no thread blocks while it becomes
     /// durable. The default commits before returning (it blocks); backends
     /// that queue their writes override it.
-    fn commit_batch_async(
-        &self,
-        cart: CartId,
-        expected_version: u64,
-        expected_revision: Option<&Revision>,
-        decision: &BatchDecision,
-        quotes: &[Quote],
-        now: u64,
-    ) -> Pending<Revision> {
-        let committed = self.commit_batch(cart, expected_version, expected_revision, decision, quotes, now);
-        Box::pin(std::future::ready(committed))
+    fn commit_batch_async(&self, commit: BatchCommit<'_>) -> Pending<Revision> {
+        Box::pin(std::future::ready(self.commit_batch(commit)))
     }
 
     /// The event log after `after`, oldest first, at most `limit` rows.

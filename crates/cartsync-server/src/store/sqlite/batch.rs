@@ -5,8 +5,7 @@
 
 use super::rows::{one_row_or_conflict, to_i64};
 use super::{is_constraint, Result};
-use crate::store::{CartId, Quote, Revision, StoreError};
-use cartsync_core::BatchDecision;
+use crate::store::{BatchCommit, CartId, Revision, StoreError};
 use rusqlite::{params, Connection};
 
 pub(super) struct BatchJob {
@@ -25,14 +24,15 @@ pub(super) struct BatchJob {
 
 impl BatchJob {
     /// The job and the revision it writes.
-    pub(super) fn new(
-        cart: CartId,
-        expected_version: u64,
-        expected_revision: Option<&Revision>,
-        decision: &BatchDecision,
-        quotes: &[Quote],
-        now: u64,
-    ) -> Result<(BatchJob, Revision)> {
+    pub(super) fn new(commit: BatchCommit<'_>) -> Result<(BatchJob, Revision)> {
+        let BatchCommit {
+            cart,
+            expected_version,
+            expected_revision,
+            decision,
+            quotes,
+            now,
+        } = commit;
         let snapshot = Revision::new(serde_json::to_string(&decision.cart)?);
         let events = decision
             .events

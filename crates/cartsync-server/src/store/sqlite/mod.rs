@@ -9,12 +9,12 @@ pub(crate) mod schema;
 mod writer;
 
 use super::{
-    CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Pending, Quote, ReplaySource, Revision, StoreError,
-    TokenHash,
+    BatchCommit, CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Pending, ReplaySource, Revision,
+    StoreError, TokenHash,
 };
 use batch::BatchJob;
 use cartsync_core::protocol::v1::Order;
-use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MutationId};
+use cartsync_core::{AppliedEvent, Cart, IdempotencyRecord, MutationId};
 use rows::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use schema::{migrate, open_connection};
@@ -203,30 +203,14 @@ impl CartStore for SqliteStore {
         })
     }
 
-    fn commit_batch(
-        &self,
-        cart: CartId,
-        expected_version: u64,
-        expected_revision: Option<&Revision>,
-        decision: &BatchDecision,
-        quotes: &[Quote],
-        now: u64,
-    ) -> Result<Revision> {
-        let (job, written) = BatchJob::new(cart, expected_version, expected_revision, decision, quotes, now)?;
+    fn commit_batch(&self, commit: BatchCommit<'_>) -> Result<Revision> {
+        let (job, written) = BatchJob::new(commit)?;
         self.write(move |tx| job.run(tx))?;
         Ok(written)
     }
 
-    fn commit_batch_async(
-        &self,
-        cart: CartId,
-        expected_version: u64,
-        expected_revision: Option<&Revision>,
-        decision: &BatchDecision,
-        quotes: &[Quote],
-        now: u64,
-    ) -> Pending<Revision> {
-        match BatchJob::new(cart, expected_version, expected_revision, decision, quotes, now) {
+    fn commit_batch_async(&self, commit: BatchCommit<'_>) -> Pending<Revision> {
+        match BatchJob::new(commit) {
             Ok((job, written)) => {
                 let committed = self.writer.write_async(move |tx| job.run(tx));
                 Box::pin(async move { committed.await.map(|()| written) })
