@@ -164,30 +164,7 @@ export function defineCartClient(newCore, ready) {
 
     /** `{lines, coupons, shippingOption, totals, version, pending, status, lastError}`. */
     view() {
-      // The core answers with the cart in its wire shape; the API is camelCase.
-      const { cart, pending, status, lastError } = JSON.parse(this.#call("view"));
-      const totals = cart.totals;
-      return {
-        lines: cart.lines.map((l) => ({
-          sku: l.sku,
-          options: l.options,
-          quantity: l.quantity,
-          name: l.name,
-          unitPrice: l.unit_price,
-          image: l.image,
-        })),
-        coupons: cart.coupons,
-        shippingOption: cart.shipping_option,
-        totals: totals && {
-          subtotal: totals.subtotal,
-          discount: totals.discount,
-          estimatedTotal: totals.estimated_total,
-        },
-        version: cart.version,
-        pending,
-        status,
-        lastError,
-      };
+      return JSON.parse(this.#call("view"));
     }
 
     /** Calls `listener(event)` for every event; returns the function that unsubscribes it. */

@@ -5,9 +5,8 @@
 // and checkout problems the client passes through) are generated from the
 // Rust types by ts-rs into types/v1/ (`cargo test -p cartsync-core
 // --features ts`; `make test` fails when they are stale). The client's own
-// camelCase view (renamed from the wire cart in client.js) and events
-// (written by the binding's src/convert/api.rs) are declared here; the
-// browser and package tests read them as declared.
+// camelCase view and events, written by the binding's src/convert/api.rs,
+// are declared here; the browser and package tests read them as declared.
 import type { Money } from "./types/v1/Money.js";
 import type { Coupon } from "./types/v1/Coupon.js";
 import type { MergeReport } from "./types/v1/MergeReport.js";

@@ -305,3 +305,42 @@ fn pure_rules_are_exported_with_wire_shapes() {
     let rebased = answer(rebase_pending(r#"{"version":4}"#, pending));
     assert_eq!(rebased["ok"]["reconciliations"][0]["kind"], json!("restored"));
 }
+
+/// `view()` is the API's camelCase shape from the same writer as the wire
+/// cart: no `owner` or `updated_at`, renamed fields, the sync state beside.
+#[test]
+fn the_view_is_camel_case() {
+    use cartsync_core::engine::{Status, SyncError, View};
+    let view = View {
+        cart: cart_view(),
+        pending: 2,
+        status: Status::Error,
+        last_error: Some(SyncError::Unreachable { attempts: 3 }),
+    };
+    let text = cartsync::convert::api::view_js(&view).text();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "coupons",
+            "lastError",
+            "lines",
+            "pending",
+            "shippingOption",
+            "status",
+            "totals",
+            "version"
+        ]
+    );
+    assert_eq!(v["lines"][0]["unitPrice"]["amount"], 1999);
+    assert!(v["lines"][0].get("unit_price").is_none());
+    assert_eq!(v["totals"]["estimatedTotal"]["amount"], 3598);
+    assert_eq!(v["shippingOption"], "standard");
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["lastError"]["code"], "network_error");
+    // The wire cart from the same writer keeps its snake_case and all fields.
+    let wire: CartView = serde_json::from_str(&wire::cart_view_js(&cart_view()).text()).unwrap();
+    assert_eq!(wire, cart_view());
+}

@@ -3,7 +3,7 @@
 
 use super::json::{array, id_js, num, opt_string, options, options_js, string, Bad, Obj, Read};
 use super::rules::reconciliation_js;
-use super::wire::cart_view_js;
+use super::wire::{cart_fields, Names};
 use crate::error::{bad_argument, codes};
 use crate::json::Json;
 use crate::prelude::*;
@@ -75,9 +75,8 @@ fn sync_error_js(e: &SyncError) -> Json {
     .done()
 }
 
-/// `view()` as the wasm answers it: `{cart, pending, status, lastError}`
-/// with the optimistic cart in its wire shape (snake_case); the package's
-/// JS renames the cart's fields to the API's camelCase (client.js `view`).
+/// `view()`: `{version, lines, coupons, shippingOption, totals, pending,
+/// status, lastError}`.
 pub fn view_js(view: &View) -> Json {
     let status = match view.status {
         Status::Synced => "synced",
@@ -85,8 +84,7 @@ pub fn view_js(view: &View) -> Json {
         Status::Offline => "offline",
         Status::Error => "error",
     };
-    Obj::new()
-        .set("cart", cart_view_js(&view.cart))
+    cart_fields(Obj::new(), &view.cart, Names::Api)
         .set("pending", num(view.pending as u64))
         .set("status", status)
         .set("lastError", view.last_error.as_ref().map_or(Json::Null, sync_error_js))

@@ -47,11 +47,32 @@ fn totals(v: &Json) -> Read<Totals> {
     })
 }
 
-fn totals_js(t: &Totals) -> Json {
+/// The field names a cart is written with: protocol v1's snake_case
+/// (storage, the wire) or the JS API's camelCase (`view()`, which also
+/// leaves out `owner` and `updated_at`). One writer serves both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    Wire,
+    Api,
+}
+
+impl Names {
+    fn pick(self, wire: &'static str, api: &'static str) -> &'static str {
+        match self {
+            Names::Wire => wire,
+            Names::Api => api,
+        }
+    }
+}
+
+fn totals_js(t: &Totals, names: Names) -> Json {
     Obj::new()
         .set("subtotal", money_js(&t.subtotal))
         .set("discount", money_js(&t.discount))
-        .set("estimated_total", money_js(&t.estimated_total))
+        .set(
+            names.pick("estimated_total", "estimatedTotal"),
+            money_js(&t.estimated_total),
+        )
         .done()
 }
 
@@ -94,13 +115,16 @@ fn line_view(v: &Json) -> Read<LineView> {
     })
 }
 
-fn line_view_js(l: &LineView) -> Json {
+fn line_view_js(l: &LineView, names: Names) -> Json {
     Obj::new()
         .set("sku", l.sku.as_str())
         .set("options", options_js(&l.options))
         .set("quantity", l.quantity)
         .set("name", opt_str(l.name.as_deref()))
-        .set("unit_price", opt_money_js(l.unit_price.as_ref()))
+        .set(
+            names.pick("unit_price", "unitPrice"),
+            opt_money_js(l.unit_price.as_ref()),
+        )
         .set("image", opt_str(l.image.as_deref()))
         .done()
 }
@@ -118,15 +142,28 @@ pub fn cart_view(v: &Json) -> Read<CartView> {
 }
 
 pub fn cart_view_js(c: &CartView) -> Json {
-    Obj::new()
-        .set("version", num(c.version))
-        .set("owner", opt_str(c.owner.as_deref()))
-        .set("lines", super::json::array(&c.lines, line_view_js))
+    cart_fields(Obj::new(), c, Names::Wire).done()
+}
+
+/// A cart's fields added to `o`, named by `names`.
+pub fn cart_fields(o: Obj, c: &CartView, names: Names) -> Obj {
+    let wire = names == Names::Wire;
+    let mut o = o.set("version", num(c.version));
+    if wire {
+        o = o.set("owner", opt_str(c.owner.as_deref()));
+    }
+    o = o
+        .set("lines", super::json::array(&c.lines, |l| line_view_js(l, names)))
         .set("coupons", super::json::array(&c.coupons, coupon_js))
-        .set("shipping_option", opt_str(c.shipping_option.as_deref()))
-        .set("totals", c.totals.as_ref().map_or(Json::Null, totals_js))
-        .set("updated_at", num(c.updated_at))
-        .done()
+        .set(
+            names.pick("shipping_option", "shippingOption"),
+            opt_str(c.shipping_option.as_deref()),
+        )
+        .set("totals", c.totals.as_ref().map_or(Json::Null, |t| totals_js(t, names)));
+    if wire {
+        o = o.set("updated_at", num(c.updated_at));
+    }
+    o
 }
 
 pub fn error_body(v: &Json) -> Read<ErrorBody> {
