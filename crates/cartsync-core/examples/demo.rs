@@ -3,8 +3,8 @@
 //! merge. Run with `make demo` (or `cargo run -p cartsync-core --example demo`).
 
 use cartsync_core::{
-    decide_batch, merge, rebase, Cart, Command, IdSource, IdempotencyLog, IdempotencyRecord, Limits, Mutation,
-    MutationId, Sku, SplitMix64,
+    decide_batch, merge, rebase, Cart, Command, IdempotencyLog, IdempotencyRecord, Limits, Mutation, MutationId,
+    Random, Sku, SplitMix64,
 };
 use std::collections::BTreeMap;
 

@@ -33,42 +33,112 @@ pub fn apply(cart: &Cart, command: &Command, limits: &Limits) -> Result<Cart, Ca
     Ok(next)
 }
 
-/// [`apply`] without the copy; on error the cart is unchanged.
-pub fn apply_in_place(cart: &mut Cart, command: &Command, limits: &Limits) -> Result<(), CartError> {
+/// What one command did to a cart's lines, so a caller that keeps a
+/// rendering of them can redo only that part (the browser's view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// No line changed (coupons or shipping may have).
+    NoLine,
+    /// The line at this index changed its quantity.
+    Changed(usize),
+    /// A new line was appended at this index.
+    Added(usize),
+    /// The line at this index was removed (later lines moved up one).
+    Removed(usize),
+    /// Lines changed in more than one place (`clear`).
+    Many,
+}
+
+/// What [`apply_in_place`] needs of a cart, so that one definition of the
+/// commands serves the durable [`Cart`] and the browser's optimistic view
+/// (whose lines carry display data) alike.
+pub trait CartBody {
+    type Line: CartLine;
+    fn lines(&self) -> &[Self::Line];
+    fn lines_mut(&mut self) -> &mut Vec<Self::Line>;
+    fn coupons_mut(&mut self) -> &mut Vec<Coupon>;
+    fn shipping_option_mut(&mut self) -> &mut Option<String>;
+    /// A line the cart does not have yet.
+    fn new_line(&self, sku: &Sku, options: &Options, quantity: u32) -> Self::Line;
+}
+
+/// A line of a [`CartBody`]: identified by `(sku, options)`, with a quantity.
+pub trait CartLine {
+    fn same_key(&self, sku: &Sku, options: &Options) -> bool;
+    fn quantity(&self) -> u32;
+    fn set_quantity(&mut self, quantity: u32);
+}
+
+impl CartLine for Line {
+    fn same_key(&self, sku: &Sku, options: &Options) -> bool {
+        Line::same_key(self, sku, options)
+    }
+    fn quantity(&self) -> u32 {
+        self.quantity
+    }
+    fn set_quantity(&mut self, quantity: u32) {
+        self.quantity = quantity;
+    }
+}
+
+impl CartBody for Cart {
+    type Line = Line;
+    fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+    fn lines_mut(&mut self) -> &mut Vec<Line> {
+        &mut self.lines
+    }
+    fn coupons_mut(&mut self) -> &mut Vec<Coupon> {
+        &mut self.coupons
+    }
+    fn shipping_option_mut(&mut self) -> &mut Option<String> {
+        &mut self.shipping_option
+    }
+    fn new_line(&self, sku: &Sku, options: &Options, quantity: u32) -> Line {
+        Line {
+            sku: sku.clone(),
+            options: options.clone(),
+            quantity,
+        }
+    }
+}
+
+/// [`apply`] without the copy, on any [`CartBody`]; on error the cart is
+/// unchanged. Returns what happened to the lines.
+pub fn apply_in_place<C: CartBody>(cart: &mut C, command: &Command, limits: &Limits) -> Result<Applied, CartError> {
     validate(command, limits)?;
     match command {
         Command::AddItem { sku, quantity, options } => add(cart, sku, options, *quantity, limits),
         Command::SetQuantity { sku, options, quantity } => set(cart, sku, options, *quantity, limits),
-        Command::RemoveItem { sku, options } => {
-            cart.lines.retain(|l| !l.same_key(sku, options));
-            Ok(())
-        }
+        Command::RemoveItem { sku, options } => Ok(remove(cart, sku, options)),
         Command::ApplyCoupon { code } => {
             let code = normalize_coupon(code);
-            if cart.coupons.iter().any(|c| c.code == code) {
-                return Ok(());
+            let coupons = cart.coupons_mut();
+            if coupons.iter().any(|c| c.code == code) {
+                return Ok(Applied::NoLine);
             }
-            if cart.coupons.len() >= limits.max_coupons {
+            if coupons.len() >= limits.max_coupons {
                 return Err(CartError::TooManyCoupons {
                     max: limits.max_coupons,
                 });
             }
-            cart.coupons.push(Coupon::pending(code));
-            Ok(())
+            coupons.push(Coupon::pending(code));
+            Ok(Applied::NoLine)
         }
         Command::RemoveCoupon { code } => {
             let code = normalize_coupon(code);
-            cart.coupons.retain(|c| c.code != code);
-            Ok(())
+            cart.coupons_mut().retain(|c| c.code != code);
+            Ok(Applied::NoLine)
         }
         Command::SelectShipping { option } => {
-            cart.shipping_option = Some(option.clone());
-            Ok(())
+            *cart.shipping_option_mut() = Some(option.clone());
+            Ok(Applied::NoLine)
         }
         Command::Clear {} => {
-            cart.lines.clear();
-            cart.coupons.clear();
-            Ok(())
+            cart.lines_mut().clear();
+            cart.coupons_mut().clear();
+            Ok(Applied::Many)
         }
     }
 }
@@ -108,42 +178,78 @@ fn check_line_key(sku: &Sku, options: &Options, limits: &Limits) -> Result<(), C
     limits.check_options(options)
 }
 
-fn add(cart: &mut Cart, sku: &Sku, options: &Options, quantity: i64, limits: &Limits) -> Result<(), CartError> {
+fn position<C: CartBody>(cart: &C, sku: &Sku, options: &Options) -> Option<usize> {
+    cart.lines().iter().position(|l| l.same_key(sku, options))
+}
+
+fn add<C: CartBody>(
+    cart: &mut C,
+    sku: &Sku,
+    options: &Options,
+    quantity: i64,
+    limits: &Limits,
+) -> Result<Applied, CartError> {
     let quantity = limits.check_quantity(quantity)?;
-    if let Some(line) = cart.line_mut(sku, options) {
-        let sum = u64::from(line.quantity) + u64::from(quantity);
+    if let Some(at) = position(cart, sku, options) {
+        let line = &mut cart.lines_mut()[at];
+        let sum = u64::from(line.quantity()) + u64::from(quantity);
         if sum > u64::from(limits.max_quantity) {
             return Err(limits.quantity_error(sum as i64));
         }
-        line.quantity = sum as u32;
-        return Ok(());
+        line.set_quantity(sum as u32);
+        return Ok(Applied::Changed(at));
     }
     push_line(cart, sku, options, quantity, limits)
 }
 
-fn set(cart: &mut Cart, sku: &Sku, options: &Options, quantity: i64, limits: &Limits) -> Result<(), CartError> {
+fn set<C: CartBody>(
+    cart: &mut C,
+    sku: &Sku,
+    options: &Options,
+    quantity: i64,
+    limits: &Limits,
+) -> Result<Applied, CartError> {
     if quantity == 0 {
-        cart.lines.retain(|l| !l.same_key(sku, options));
-        return Ok(());
+        return Ok(remove(cart, sku, options));
     }
     let quantity = limits.check_quantity(quantity)?;
-    if let Some(line) = cart.line_mut(sku, options) {
-        line.quantity = quantity;
-        return Ok(());
+    if let Some(at) = position(cart, sku, options) {
+        cart.lines_mut()[at].set_quantity(quantity);
+        return Ok(Applied::Changed(at));
     }
     push_line(cart, sku, options, quantity, limits)
 }
 
-fn push_line(cart: &mut Cart, sku: &Sku, options: &Options, quantity: u32, limits: &Limits) -> Result<(), CartError> {
-    if cart.lines.len() >= limits.max_lines {
+fn remove<C: CartBody>(cart: &mut C, sku: &Sku, options: &Options) -> Applied {
+    match position(cart, sku, options) {
+        Some(at) => {
+            cart.lines_mut().remove(at);
+            // A well-formed cart has one line per key; a malformed one
+            // (read from outside) loses every copy, as the command says.
+            if position(cart, sku, options).is_some() {
+                cart.lines_mut().retain(|l| !l.same_key(sku, options));
+                return Applied::Many;
+            }
+            Applied::Removed(at)
+        }
+        None => Applied::NoLine,
+    }
+}
+
+fn push_line<C: CartBody>(
+    cart: &mut C,
+    sku: &Sku,
+    options: &Options,
+    quantity: u32,
+    limits: &Limits,
+) -> Result<Applied, CartError> {
+    if cart.lines().len() >= limits.max_lines {
         return Err(CartError::TooManyLines { max: limits.max_lines });
     }
-    cart.lines.push(Line {
-        sku: sku.clone(),
-        options: options.clone(),
-        quantity,
-    });
-    Ok(())
+    let line = cart.new_line(sku, options, quantity);
+    let lines = cart.lines_mut();
+    lines.push(line);
+    Ok(Applied::Added(lines.len() - 1))
 }
 
 #[cfg(test)]

@@ -205,7 +205,7 @@ fn decide_one(
         .and_then(|()| check.check(&m.command))
         .and_then(|()| apply_in_place(&mut decision.cart, &m.command, limits));
     match outcome {
-        Ok(()) => {
+        Ok(_) => {
             decision.cart.version += 1;
             decision.cart.updated_at = now;
             decision.events.push(AppliedEvent {

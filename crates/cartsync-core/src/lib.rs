@@ -4,7 +4,7 @@
 //! server: the cart model, commands and their validation, the authority's
 //! batch decision, the merge and rebase rules, protocol v1 and the sans-IO
 //! client sync engine. No wasm, async runtime, database, clock or RNG in
-//! here: those come in through [`Clock`], [`Random`] and [`IdSource`], and
+//! here: those come in through [`Clock`] and [`Random`], and
 //! the engine takes events and returns actions.
 //!
 //! `no_std` (with `alloc`) without the default feature `std`: the browser
@@ -23,6 +23,7 @@ mod prelude {
     pub use alloc::vec::Vec;
 }
 
+pub mod api;
 pub mod apply;
 pub mod authority;
 pub mod command;
@@ -40,7 +41,7 @@ pub mod text;
 #[cfg(feature = "vectors")]
 pub mod vectors;
 
-pub use apply::{apply, apply_in_place, normalize_coupon, validate};
+pub use apply::{apply, apply_in_place, normalize_coupon, validate, Applied, CartBody, CartLine};
 pub use authority::{
     decide_batch, replay, AppliedEvent, BatchDecision, CommandCheck, Conflict, IdempotencyLog, IdempotencyRecord,
     MutationResult, MutationStatus,
@@ -52,4 +53,4 @@ pub use merge::{merge, LineRef, MergeReport, SummedLine};
 pub use model::{Cart, Coupon, CouponState, Line, MutationId, Options, Sku};
 pub use money::{Money, Totals};
 pub use rebase::{rebase, Reconciliation};
-pub use seams::{Clock, IdSource, Random, SplitMix64};
+pub use seams::{Clock, Random, SplitMix64};

@@ -42,7 +42,7 @@ pub struct MutationId(#[cfg_attr(feature = "ts", ts(type = "string"))] pub uuid:
 
 impl MutationId {
     /// Builds an id from 16 random bytes, stamping the UUID v4 bits. The core
-    /// has no RNG: callers bring the bytes (see [`crate::IdSource`]).
+    /// has no RNG: callers bring the bytes (see [`crate::Random::next_id`]).
     pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
         MutationId(uuid::Builder::from_random_bytes(bytes).into_uuid())
     }

@@ -8,17 +8,14 @@ pub trait Clock {
     fn now_ms(&self) -> u64;
 }
 
-/// A source of uniformly random 64-bit numbers (jitter, ids).
+/// Randomness: uniformly random 64-bit numbers (jitter) and fresh mutation
+/// ids.
 pub trait Random {
     fn next_u64(&mut self) -> u64;
-}
 
-/// Mints mutation ids.
-pub trait IdSource {
-    fn next_id(&mut self) -> MutationId;
-}
-
-impl<R: Random + ?Sized> IdSource for R {
+    /// A fresh mutation id (a UUID v4). The default builds it from
+    /// [`Random::next_u64`]; a platform with its own UUID generator (the
+    /// browser's `crypto.getRandomValues` through `uuid`) overrides it.
     fn next_id(&mut self) -> MutationId {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.next_u64().to_le_bytes());

@@ -1,13 +1,19 @@
 //! Deterministic simulation of the sync engine: several clients, each with
 //! 1–3 tabs sharing one storage, against the core's authority behind a
-//! network that drops, duplicates, delays and reorders, with tab reloads,
-//! leader changes, offline spells, checkouts and authority restarts. Every
-//! run checks that each issued mutation is applied exactly once or rejected
-//! with an event, that nothing acknowledged is lost, that no tab and no
-//! storage ever rolls a server cart back, that no client abandons an open
-//! cart, that every tab converges to the authority's cart with nothing
-//! pending, and that the authority's carts equal their event logs replayed
-//! from empty.
+//! network that drops, duplicates, delays and reorders, with tab reloads and
+//! crashes, leader changes (a Web Lock, or the storage lease for a third of
+//! the browsers), offline spells, a full localStorage, sessions that lapse
+//! and come back in another tab, flushes and checkouts awaited by callers,
+//! checkouts elsewhere and authority restarts. Every run checks that each
+//! stored mutation is applied exactly once or rejected with an event, that a
+//! command storage refused is applied nowhere, that nothing acknowledged is
+//! lost, that no tab and no storage ever rolls a server cart back, that no
+//! client abandons an open cart, that the view kept in place equals the view
+//! computed from scratch after every input, that a settled flush means its
+//! mutations are applied, that every awaited operation settles, that no cart
+//! is ordered twice, that every tab converges to the authority's cart with
+//! nothing pending, and that the authority's carts equal their event logs
+//! replayed from empty.
 //!
 //! - `cargo test -p cartsync-core --test simulation` runs 5,000 seeds (about
 //!   4 s in debug on two cores).
@@ -106,13 +112,17 @@ fn simulation() {
         }
     }
     println!(
-        "{seeds} seeds in {:.1?}: {} mutations issued, {} applied, {} rejected, {} conflicts, {} carts replaced, {} events",
+        "{seeds} seeds in {:.1?}: {} mutations issued, {} applied, {} rejected, {} not stored (storage full), \
+         {} conflicts, {} carts replaced, {} flushes settled, {} orders, {} events",
         started.elapsed(),
         total.issued,
         total.applied,
         total.rejected,
+        total.unstored,
         total.conflicts,
         total.replaced,
+        total.flushed,
+        total.ordered,
         total.steps
     );
 }

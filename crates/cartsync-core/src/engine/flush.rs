@@ -1,17 +1,19 @@
 //! Sending: the common tail of every input decides whether a request goes
-//! out now, when the engine wants to be woken, and whether the view changed.
+//! out now, moves operations on, keeps the timer right and reports a
+//! changed view.
 
-use super::types::{Action, Request, RequestId, Settled};
+use super::types::{Action, Event, Request, RequestId, RequestKind, Settled};
 use super::{settled_event, Engine, InFlight, Sent};
 use crate::command::Mutation;
 use crate::prelude::*;
 use crate::protocol::v1::MutationsRequest;
 
 impl Engine {
-    /// Common tail of every input: send what can be sent, keep the timer
-    /// right, report a changed view.
+    /// Common tail of every input: send what can be sent, move operations
+    /// on, keep the timer right, report a changed view.
     pub(super) fn finish(&mut self, now: u64, actions: &mut Vec<Action>) {
         self.pump(now, actions);
+        self.progress_ops(now, actions);
         // A failure of something no longer needed (a create-cart whose
         // mutations a late answer settled) is not an error state.
         if !self.has_work() && self.in_flight.is_none() && !self.waiting_for_token {
@@ -22,38 +24,57 @@ impl Engine {
             actions.push(Action::ScheduleTimer { at });
         }
         self.scheduled = wake;
-        let view = self.view();
-        if self.last_view.as_ref() != Some(&view) {
-            self.last_view = Some(view.clone());
-            actions.push(Action::ViewChanged(view));
+        self.sync_view();
+        let shown = (self.outbox.len(), self.status(), self.last_error.clone());
+        if shown != self.shown {
+            self.shown = shown;
+            self.changes.head = true;
+            self.view_rev += 1;
+        }
+        if self.view_rev != self.announced_rev {
+            self.announced_rev = self.view_rev;
+            actions.push(Action::Emit(Event::Change));
         }
     }
 
     fn wakeup(&self, now: u64) -> Option<u64> {
-        let deadline = self.in_flight.as_ref().map(|f| f.deadline);
+        let deadlines = self.in_flight.iter().chain(&self.op_requests).map(|f| f.deadline);
         let retry = self.retry_at.filter(|&t| t > now && self.has_work());
-        match (deadline, retry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        deadlines.chain(retry).min()
     }
 
     pub(super) fn has_work(&self) -> bool {
         !self.outbox.is_empty() || self.refresh_wanted
     }
 
-    /// Sends the next request if this tab may and should.
+    /// A new request id and its deadline.
+    pub(super) fn new_request(&mut self, sent: Sent, kind: RequestKind, now: u64) -> (InFlight, Request) {
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        let request = Request {
+            id,
+            auth: self.user.clone(),
+            kind,
+        };
+        let in_flight = InFlight {
+            id,
+            sent,
+            deadline: now.saturating_add(self.config.request_timeout_ms),
+        };
+        (in_flight, request)
+    }
+
+    /// Sends the next mutations request if this tab may and should.
     fn pump(&mut self, now: u64, actions: &mut Vec<Action>) {
-        if !self.leader || !self.online || self.in_flight.is_some() || self.waiting_for_token {
+        if !self.leads(now) || !self.online || self.in_flight.is_some() || self.waiting_for_token {
             return;
         }
         if self.retry_at.is_some_and(|t| t > now) {
             return;
         }
         self.expire(now, actions);
-        let id = RequestId(self.next_request);
-        let (request, sent) = match &self.token {
-            None if !self.outbox.is_empty() => (Request::CreateCart { id }, Sent::Create),
+        let (kind, sent) = match &self.token {
+            None if !self.outbox.is_empty() => (RequestKind::CreateCart, Sent::Create),
             Some(token) if self.has_work() => {
                 let limit = if self.isolate { 1 } else { self.config.limits.max_batch };
                 let base = self.server.as_ref().map_or(0, |c| c.version);
@@ -68,29 +89,22 @@ impl Engine {
                     })
                     .collect();
                 let ids = mutations.iter().map(|m| m.id).collect();
-                let request = Request::Mutations {
-                    id,
+                let kind = RequestKind::Mutations {
                     token: token.clone(),
                     body: MutationsRequest { mutations },
                 };
-                (
-                    request,
-                    Sent::Batch {
-                        token: token.clone(),
-                        ids,
-                    },
-                )
+                let sent = Sent::Batch {
+                    token: token.clone(),
+                    ids,
+                };
+                (kind, sent)
             }
             _ => return,
         };
-        self.next_request += 1;
+        let (in_flight, request) = self.new_request(sent, kind, now);
         self.refresh_wanted = false;
         self.retry_at = None;
-        self.in_flight = Some(InFlight {
-            id,
-            sent,
-            deadline: now.saturating_add(self.config.request_timeout_ms),
-        });
+        self.in_flight = Some(in_flight);
         actions.push(Action::Send(request));
     }
 

@@ -1,5 +1,6 @@
 //! The engine's answers to the network: responses, failures and timeouts.
 
+use super::answer::network_error;
 use super::types::{Action, Event, Failure, RequestId, Response, Settled};
 use super::view::SyncError;
 use super::{settled_event, Engine, InFlight, Sent, CONFLICT_STREAK, RECENT};
@@ -17,54 +18,79 @@ impl Engine {
     /// authority's idempotency makes the resend harmless.
     pub fn on_response(&mut self, id: RequestId, response: Response, now: u64, rng: &mut dyn Random) -> Vec<Action> {
         let mut actions = Vec::new();
-        if let Some(request) = self.take_request(id) {
-            match (request.sent, response) {
-                (Sent::Create, Response::Created(created)) => {
-                    if self.token.is_none() {
-                        actions.push(self.change_token(Some(created.token)));
-                        self.adopt(created.cart, true, &mut actions);
-                    }
-                    self.succeeded();
-                }
-                (Sent::Batch { token, .. }, Response::Mutations(answer)) => {
-                    if self.token.as_deref() == Some(token.as_str()) {
-                        self.adopt(answer.cart, true, &mut actions);
-                    }
-                    self.settle(&answer.results, &mut actions);
-                    // One batch got through: stop isolating (the refused
-                    // mutation, if any, shows up again in a later batch).
-                    self.isolate = false;
-                    self.conflict_streak = 0;
-                    self.succeeded();
-                }
-                (Sent::Batch { token, .. }, Response::Conflict(answer)) => {
-                    let current = self.token.as_deref() == Some(token.as_str());
-                    let version = answer.cart.version;
-                    self.last_error = None; // the server answered
-                                            // A late 409 whose cart is not news changes nothing.
-                    let news = current && self.adopt(answer.cart, true, &mut actions);
-                    self.settle(&answer.results, &mut actions);
-                    if news {
-                        self.rebased(version, &mut actions);
-                        self.conflict_streak += 1;
-                        if self.conflict_streak >= CONFLICT_STREAK {
-                            self.back_off(now, rng, None);
-                        }
-                    }
-                }
-                // An answer of the wrong shape proves nothing; the request
-                // is over and what it carried is resent.
-                _ => {}
+        if let Some(at) = self.op_requests.iter().position(|f| f.id == id) {
+            let request = self.op_requests.remove(at);
+            if let Sent::Op(op) = request.sent {
+                self.op_answered(op, Ok(response), now, &mut actions);
             }
+        } else if let Some(request) = self.take_request(id) {
+            self.sync_answered(request.sent, response, now, rng, &mut actions);
         }
         self.finish(now, &mut actions);
         actions
     }
 
+    fn sync_answered(
+        &mut self,
+        sent: Sent,
+        response: Response,
+        now: u64,
+        rng: &mut dyn Random,
+        actions: &mut Vec<Action>,
+    ) {
+        match (sent, response) {
+            (Sent::Create, Response::Created(created)) => {
+                // Only a tab that still leads takes a new cart: a lease
+                // that ran out meanwhile may have let another tab create
+                // one (that cart, empty, is simply never used).
+                if self.token.is_none() && self.leads(now) {
+                    actions.push(self.change_token(Some(created.token)));
+                    self.adopt(created.cart, true, actions);
+                }
+                self.succeeded();
+            }
+            (Sent::Batch { token, .. }, Response::Mutations(answer)) => {
+                if self.token.as_deref() == Some(token.as_str()) {
+                    self.adopt(answer.cart, true, actions);
+                }
+                self.settle(&answer.results, actions);
+                // One batch got through: stop isolating (the refused
+                // mutation, if any, shows up again in a later batch).
+                self.isolate = false;
+                self.conflict_streak = 0;
+                self.succeeded();
+            }
+            (Sent::Batch { token, .. }, Response::Conflict(answer)) => {
+                let current = self.token.as_deref() == Some(token.as_str());
+                let version = answer.cart.version;
+                // The server answered. A late 409 whose cart is not news
+                // changes nothing.
+                self.last_error = None;
+                let news = current && self.adopt(answer.cart, true, actions);
+                self.settle(&answer.results, actions);
+                if news {
+                    self.rebased(version, actions);
+                    self.conflict_streak += 1;
+                    if self.conflict_streak >= CONFLICT_STREAK {
+                        self.back_off(now, rng, None);
+                    }
+                }
+            }
+            // An answer of the wrong shape proves nothing; the request is
+            // over and what it carried is resent.
+            _ => {}
+        }
+    }
+
     /// Request `id` produced no usable answer.
     pub fn on_failure(&mut self, id: RequestId, failure: Failure, now: u64, rng: &mut dyn Random) -> Vec<Action> {
         let mut actions = Vec::new();
-        if self.in_flight.as_ref().is_some_and(|f| f.id == id) {
+        if let Some(at) = self.op_requests.iter().position(|f| f.id == id) {
+            let request = self.op_requests.remove(at);
+            if let Sent::Op(op) = request.sent {
+                self.op_answered(op, Err(failure), now, &mut actions);
+            }
+        } else if self.in_flight.as_ref().is_some_and(|f| f.id == id) {
             if let Some(request) = self.in_flight.take() {
                 self.failed(request.sent, failure, now, rng, &mut actions);
             }
@@ -77,15 +103,32 @@ impl Engine {
 
     /// The timer the engine asked for fired (early or spurious calls are
     /// harmless). A request past its deadline counts as a transient failure;
-    /// it is remembered for a while so a late answer still counts.
+    /// a mutations request is remembered for a while so a late answer still
+    /// counts.
     pub fn on_timer(&mut self, now: u64, rng: &mut dyn Random) -> Vec<Action> {
         let mut actions = Vec::new();
         if self.in_flight.as_ref().is_some_and(|f| f.deadline <= now) {
             if let Some(request) = self.in_flight.take() {
                 let sent = request.sent.clone();
                 self.remember(request);
-                let failure = Failure::Transient { retry_after_ms: None };
+                let failure = Failure::Transient {
+                    retry_after_ms: None,
+                    error: network_error(),
+                };
                 self.failed(sent, failure, now, rng, &mut actions);
+            }
+        }
+        let (overdue, waiting): (Vec<InFlight>, Vec<InFlight>) = core::mem::take(&mut self.op_requests)
+            .into_iter()
+            .partition(|f| f.deadline <= now);
+        self.op_requests = waiting;
+        for request in overdue {
+            if let Sent::Op(op) = request.sent {
+                let failure = Failure::Transient {
+                    retry_after_ms: None,
+                    error: network_error(),
+                };
+                self.op_answered(op, Err(failure), now, &mut actions);
             }
         }
         self.finish(now, &mut actions);
@@ -100,7 +143,7 @@ impl Engine {
         Some(self.recent.remove(at))
     }
 
-    fn remember(&mut self, request: InFlight) {
+    pub(super) fn remember(&mut self, request: InFlight) {
         if self.recent.len() >= RECENT {
             self.recent.remove(0);
         }
@@ -158,15 +201,16 @@ impl Engine {
     fn rebased(&mut self, server_version: u64, actions: &mut Vec<Action>) {
         actions.push(Action::Emit(Event::Conflict { server_version }));
         let base = self.server.as_ref().map(|c| c.to_cart()).unwrap_or_default();
-        let (_, recs) = rebase(&base, &self.outbox.mutations(), &self.config.limits);
-        if !recs.is_empty() {
-            actions.push(Action::Emit(Event::Reconciled(recs)));
+        let (_, changes) = rebase(&base, &self.outbox.mutations(), &self.config.limits);
+        if !changes.is_empty() {
+            actions.push(Action::Emit(Event::Reconciled { changes }));
         }
     }
 
     fn failed(&mut self, sent: Sent, failure: Failure, now: u64, rng: &mut dyn Random, actions: &mut Vec<Action>) {
+        self.failures += 1;
         let error = match failure {
-            Failure::Transient { retry_after_ms } => {
+            Failure::Transient { retry_after_ms, .. } => {
                 // A failed refresh is still wanted; a failed batch is resent
                 // anyway (and refreshes too).
                 if matches!(&sent, Sent::Batch { ids, .. } if ids.is_empty()) {
@@ -196,14 +240,14 @@ impl Engine {
                 self.backoff.reset();
                 self.retry_at = None;
                 actions.push(Action::Emit(Event::CartReplaced {
-                    old_token: token,
-                    error,
+                    code: error.code,
+                    message: error.message,
                 }));
             }
             "cart_merged" => self.waiting_for_token = true,
             // About the request's credentials, not its mutations: keep them
-            // all and retry with backoff (or at once on `retry_now`, when the
-            // binding has new credentials).
+            // all and retry with backoff (or at once when another tab signs
+            // in and the new credentials arrive).
             "unauthorized" | "forbidden" => self.back_off(now, rng, None),
             _ if ids.len() > 1 => self.isolate = true,
             _ => match ids.first() {
@@ -218,7 +262,7 @@ impl Engine {
         }
     }
 
-    fn back_off(&mut self, now: u64, rng: &mut dyn Random, retry_after_ms: Option<u64>) {
+    pub(super) fn back_off(&mut self, now: u64, rng: &mut dyn Random, retry_after_ms: Option<u64>) {
         let delay = self.backoff.next_delay(rng, retry_after_ms);
         self.retry_at = Some(now.saturating_add(delay));
     }

@@ -1,22 +1,33 @@
 //! The sans-IO client sync engine, in the style of quinn-proto: it takes
-//! inputs (a command issued, a response or failure, a timer, a storage
-//! change from another tab, online/offline, flush leadership) and returns
+//! inputs (a command issued and then persisted, a response or failure, a
+//! timer, a storage change from another tab, online/offline, flush
+//! leadership, the lease, an operation a caller awaits) and returns
 //! [`Action`]s for the binding to carry out in order. It never sleeps,
 //! fetches, reads a clock or draws randomness of its own: time comes in as
 //! `now` (ms since the epoch), randomness as `&mut dyn Random`.
 //!
+//! Every client policy is decided here, where the simulation reaches it:
+//! what a command does and when it counts, what is stored and sent, how an
+//! answer is read, backoff, rebase, expiry, which tab sends (Web Lock, or
+//! the storage lease where Web Locks are missing), when `flush()` settles,
+//! the checkout's idempotency key, what a refused storage write means, and
+//! what a sign-in in another tab changes.
+//!
 //! Invariants:
-//! - every mutation keeps the id it was issued with, for life; it is
-//!   persisted (first action) before anything else happens to it;
+//! - a command counts only once its record is in storage: [`Engine::issue`]
+//!   validates it and gives the record to write, [`Engine::stored`]
+//!   counts it, [`Engine::not_stored`] forgets it (the binding throws);
+//! - every mutation keeps the id it was issued with, for life;
 //! - a mutation leaves storage only when the authority acknowledged it
 //!   (applied, or duplicate without error), or with a tombstone and an event
 //!   (`Rejected`, `Expired`): never a silent rollback;
-//! - only the leader tab sends and writes what the server said (token,
-//!   server cart), never a cart older than the one it knows; token writes
-//!   carry a generation and cart writes their token, so a storage event that
-//!   arrives late never rolls a tab back;
-//! - at most one request is in flight; a late answer is still used for what
-//!   it proves (per-mutation results) but its cart only if it is newer.
+//! - only the leader tab sends mutations and writes what the server said
+//!   (token, server cart), never a cart older than the one it knows; token
+//!   writes carry a generation and cart writes their token, so a storage
+//!   event that arrives late never rolls a tab back;
+//! - at most one mutations request is in flight; a late answer is still used
+//!   for what it proves (per-mutation results) but its cart only if it is
+//!   newer.
 //!
 //! ```
 //! use cartsync_core::engine::{Action, Config, Engine, Persisted};
@@ -24,15 +35,20 @@
 //! let mut rng = SplitMix64(1);
 //! let (mut engine, _) = Engine::restore(Config::default(), Persisted::default(), 0);
 //! engine.leadership_gained(Persisted::default(), 0);
-//! let actions = engine.issue(Command::add("tee", 1), 10, &mut rng).unwrap();
-//! assert!(matches!(actions[0], Action::PersistMutation(_)));
+//! let record = engine.issue(Command::add("tee", 1), 10, &mut rng).unwrap();
+//! // ... the binding writes `record` to storage, then:
+//! let actions = engine.stored(record.mutation.id, 10);
 //! assert!(actions.iter().any(|a| matches!(a, Action::Send(_)))); // create-cart
 //! assert_eq!(engine.view().cart.lines[0].quantity, 1);
 //! ```
 
+mod answer;
 mod backoff;
+pub mod codes;
 mod flush;
 mod handle;
+mod lease;
+mod ops;
 mod outbox;
 mod storage;
 mod types;
@@ -41,22 +57,25 @@ mod view;
 #[cfg(test)]
 mod tests;
 
+pub use answer::{network_error, AnswerBody};
 pub use backoff::Backoff;
 pub use outbox::Outbox;
 pub use types::{
-    mutation_key, Action, Event, Failure, Persisted, Request, RequestId, Response, ServerCart, Settled, StorageChange,
-    StoredMutation, TokenRecord, MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
+    mutation_key, Action, CheckoutKey, Event, Failure, Lease, LineKey, OpId, Outcome, Persisted, Request, RequestId,
+    RequestKind, Response, ServerCart, Settled, StorageChange, StoredMutation, TokenRecord, CHECKOUT_KEY, LEASE_KEY,
+    MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY, USER_KEY,
 };
-pub use view::{optimistic_cart, optimistic_view, Status, SyncError, View};
+pub use view::{optimistic_cart, optimistic_view, LineChanges, Status, SyncError, View, ViewChanges, ViewHead};
 
-use crate::apply::{apply, validate};
+use crate::apply::{apply_in_place, validate, Applied};
 use crate::command::{Command, Mutation};
-use crate::error::CartError;
+use crate::error::{CartError, ErrorBody};
 use crate::limits::Limits;
-use crate::model::MutationId;
+use crate::model::CouponState;
 use crate::prelude::*;
 use crate::protocol::v1::CartView;
-use crate::seams::{IdSource, Random};
+use crate::seams::Random;
+use view::Optimistic;
 
 /// Tuning. [`Config::default`] is the product's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +88,8 @@ pub struct Config {
     pub request_timeout_ms: u64,
     /// Mutations older than this are surfaced as expired, never sent.
     pub expiry_ms: u64,
+    /// How long a lease lasts unless renewed (renewed every third of it).
+    pub lease_ms: u64,
 }
 
 impl Default for Config {
@@ -79,6 +100,7 @@ impl Default for Config {
             backoff_cap_ms: 60_000,
             request_timeout_ms: 15_000,
             expiry_ms: 7 * 24 * 60 * 60 * 1000,
+            lease_ms: 5_000,
         }
     }
 }
@@ -87,7 +109,12 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Sent {
     Create,
-    Batch { token: String, ids: Vec<MutationId> },
+    Batch {
+        token: String,
+        ids: Vec<MutationId>,
+    },
+    /// A request of an operation (sign-in's create and attach, checkout).
+    Op(OpId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,11 +124,23 @@ struct InFlight {
     deadline: u64,
 }
 
+use crate::model::MutationId;
+
 /// How many timed-out requests are remembered so that their late answers
 /// can still acknowledge mutations.
 const RECENT: usize = 8;
 /// Conflicts in a row after which resending waits for a backoff delay.
 const CONFLICT_STREAK: u32 = 3;
+
+/// A command issued but not yet in storage (see [`Engine::issue`]).
+#[derive(Debug, Clone)]
+struct Uncommitted {
+    record: StoredMutation,
+    applied: Applied,
+}
+
+/// What the view showed of the sync state when it was last reported.
+type Shown = (usize, Status, Option<SyncError>);
 
 /// The client's sync state machine. See the module docs.
 #[derive(Debug, Clone)]
@@ -111,15 +150,25 @@ pub struct Engine {
     /// Orders token writes across tabs (see [`TokenRecord`]).
     generation: u64,
     server: Option<CartView>,
+    /// Counts changes of `server` (see `basis`).
+    server_rev: u64,
     outbox: Outbox,
+    /// The signed-in shopper's token, sent as `Authorization`.
+    user: Option<String>,
+    checkout_key: Option<CheckoutKey>,
     leader: bool,
     online: bool,
     in_flight: Option<InFlight>,
     recent: Vec<InFlight>,
+    /// Requests of operations (at most one per operation).
+    op_requests: Vec<InFlight>,
     next_request: u64,
     backoff: Backoff,
     retry_at: Option<u64>,
     last_error: Option<SyncError>,
+    /// Failed attempts of the mutations channel so far (`flush()` rejects
+    /// on a failure after it started waiting).
+    failures: u64,
     /// `cart_merged`: hold sends until a new token arrives.
     waiting_for_token: bool,
     /// After a permanent failure of a batch, send one mutation at a time to
@@ -128,7 +177,20 @@ pub struct Engine {
     refresh_wanted: bool,
     conflict_streak: u32,
     scheduled: Option<u64>,
-    last_view: Option<View>,
+    /// The optimistic cart, kept current (see `view.rs`).
+    optimistic: CartView,
+    /// The `(server_rev, outbox revision)` `optimistic` reflects.
+    basis: (u64, u64),
+    /// What changed in the view since the binding last took the changes.
+    changes: ViewChanges,
+    /// Counts view changes; a `Change` event goes out when it moves.
+    view_rev: u64,
+    announced_rev: u64,
+    shown: Shown,
+    uncommitted: Option<Uncommitted>,
+    ops: Vec<ops::Op>,
+    next_op: u64,
+    lease: Option<lease::LeaseState>,
 }
 
 impl Engine {
@@ -142,25 +204,42 @@ impl Engine {
             token: None,
             generation: 0,
             server: None,
+            server_rev: 0,
             outbox: Outbox::new(),
+            user: None,
+            checkout_key: None,
             leader: false,
             online: true,
             in_flight: None,
             recent: Vec::new(),
+            op_requests: Vec::new(),
             next_request: 1,
             backoff,
             retry_at: None,
             last_error: None,
+            failures: 0,
             waiting_for_token: false,
             isolate: false,
             refresh_wanted: false,
             conflict_streak: 0,
             scheduled: None,
-            last_view: None,
+            optimistic: CartView::bare(&crate::model::Cart::default()),
+            basis: (0, 0),
+            changes: ViewChanges::default(),
+            view_rev: 0,
+            announced_rev: 0,
+            shown: (0, Status::Synced, None),
+            uncommitted: None,
+            ops: Vec::new(),
+            next_op: 1,
+            lease: None,
         };
         let mut actions = Vec::new();
         engine.load(persisted, true, &mut actions);
         engine.finish(now, &mut actions);
+        // A new engine's first view is news to nobody.
+        engine.announced_rev = engine.view_rev;
+        actions.retain(|a| *a != Action::Emit(Event::Change));
         (engine, actions)
     }
 
@@ -178,16 +257,39 @@ impl Engine {
                 .zip(self.server.clone())
                 .map(|(token, cart)| ServerCart { token, cart }),
             pending: self.outbox.iter().cloned().collect(),
+            user: self.user.clone(),
+            checkout: self.checkout_key.clone(),
         }
     }
 
     /// The shopper issued a command. Invalid against the optimistic view →
-    /// `Err`, nothing persisted. Valid → the mutation gets its id for life
-    /// and the first action persists it.
-    pub fn issue(&mut self, command: Command, now: u64, rng: &mut dyn Random) -> Result<Vec<Action>, CartError> {
+    /// `Err`, nothing changes. Valid → the mutation gets its id for life and
+    /// the record to store, which counts only once the binding reports it
+    /// written ([`Engine::stored`]); a refused write
+    /// ([`Engine::not_stored`]) leaves everything as it was.
+    pub fn issue(&mut self, command: Command, now: u64, rng: &mut dyn Random) -> Result<StoredMutation, CartError> {
+        self.forget_uncommitted();
         validate(&command, &self.config.limits)?;
-        let current = optimistic_cart(self.server.as_ref(), &self.outbox.mutations(), &self.config.limits);
-        apply(&current, &command, &self.config.limits)?;
+        self.sync_view();
+        let body = &mut Optimistic {
+            view: &mut self.optimistic,
+            server: self.server.as_ref(),
+        };
+        let applied = apply_in_place(body, &command, &self.config.limits)?;
+        // What rebase would do with one more pending mutation: the server's
+        // totals are stale, and coupons judged on other lines are pending.
+        self.optimistic.totals = None;
+        if command.line_key().is_some() || matches!(command, Command::Clear {}) {
+            for c in self
+                .optimistic
+                .coupons
+                .iter_mut()
+                .filter(|c| c.state == CouponState::Applied)
+            {
+                c.state = CouponState::Pending;
+                c.reason = None;
+            }
+        }
         let mutation = Mutation {
             id: rng.next_id(),
             base_version: self.server.as_ref().map(|c| c.version),
@@ -201,10 +303,60 @@ impl Engine {
             created_at: latest.map_or(now, |t| t.max(now)),
             settled: None,
         };
-        let mut actions = vec![Action::PersistMutation(record.clone())];
-        self.outbox.insert(record);
+        self.uncommitted = Some(Uncommitted {
+            record: record.clone(),
+            applied,
+        });
+        Ok(record)
+    }
+
+    /// The record [`Engine::issue`] returned is in storage: the command
+    /// counts from now on.
+    pub fn stored(&mut self, id: MutationId, now: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let Some(u) = self.uncommitted.take().filter(|u| u.record.mutation.id == id) else {
+            self.forget_uncommitted();
+            return actions;
+        };
+        let current = self.basis == self.sources();
+        self.outbox.insert(u.record);
+        if current {
+            // The view already holds the command: only what it touched changed.
+            self.basis = self.sources();
+            self.changes.add_lines(LineChanges::from_applied(u.applied));
+            self.changes.head = true;
+            self.view_rev += 1;
+        }
         self.finish(now, &mut actions);
-        Ok(actions)
+        actions
+    }
+
+    /// The record [`Engine::issue`] returned could not be stored: the
+    /// command does not count and the view is as it was.
+    pub fn not_stored(&mut self, id: MutationId) {
+        if self.uncommitted.as_ref().is_some_and(|u| u.record.mutation.id == id) {
+            self.forget_uncommitted();
+        }
+    }
+
+    /// Drops a command issued but never reported stored, putting the view
+    /// back as the binding last saw it.
+    fn forget_uncommitted(&mut self) {
+        if self.uncommitted.take().is_some() {
+            let pending = self.outbox.mutations();
+            self.optimistic = optimistic_view(self.server.as_ref(), &pending, &self.config.limits);
+        }
+    }
+
+    /// A storage write the binding carried out for this engine failed
+    /// (other than a command's own record): the shopper hears of it, and
+    /// nothing else changes (what is in memory is written again by the
+    /// next write of the same key).
+    pub fn write_failed(&mut self, error: ErrorBody) -> Vec<Action> {
+        vec![Action::Emit(Event::StorageError {
+            code: error.code,
+            message: error.message,
+        })]
     }
 
     /// Another tab changed the shared storage.
@@ -234,6 +386,15 @@ impl Engine {
                     self.adopt(stored.cart, false, &mut actions);
                 }
             }
+            StorageChange::UserChanged(user) => {
+                if user != self.user {
+                    self.user = user;
+                    // New credentials: what waited on a 401 can go now.
+                    self.backoff.reset();
+                    self.retry_at = None;
+                }
+            }
+            StorageChange::CheckoutKeyChanged(key) => self.checkout_key = key,
         }
         self.finish(now, &mut actions);
         actions
@@ -279,6 +440,20 @@ impl Engine {
         actions
     }
 
+    /// The page gave a user token (at open): stored for every tab, even
+    /// when this tab already holds it (another tab's sign-out may not have
+    /// reached it yet), and used from the next request on.
+    pub fn set_user(&mut self, user: Option<String>, now: u64) -> Vec<Action> {
+        if user != self.user {
+            self.user = user.clone();
+            self.backoff.reset();
+            self.retry_at = None;
+        }
+        let mut actions = vec![Action::PersistUser(user)];
+        self.finish(now, &mut actions);
+        actions
+    }
+
     /// Asks the server for its cart (an empty batch) when this tab leads,
     /// e.g. when the page becomes visible again.
     pub fn refresh(&mut self, now: u64) -> Vec<Action> {
@@ -288,9 +463,8 @@ impl Engine {
         actions
     }
 
-    /// Something outside changed that may make sending work again (new
-    /// credentials after a sign-in, the page became visible): retry at once
-    /// instead of waiting for the backoff.
+    /// Something outside changed that may make sending work again (the page
+    /// became visible): retry at once instead of waiting for the backoff.
     pub fn retry_now(&mut self, now: u64) -> Vec<Action> {
         self.backoff.reset();
         self.retry_at = None;
@@ -299,18 +473,72 @@ impl Engine {
         actions
     }
 
-    /// Switches to another cart (after login attached the anonymous cart to
-    /// an account cart): persists it and sends what is pending there.
-    pub fn adopt_cart(&mut self, token: String, cart: CartView, now: u64) -> Vec<Action> {
-        let mut actions = vec![self.change_token(Some(token))];
-        self.adopt(cart, true, &mut actions);
-        self.finish(now, &mut actions);
+    /// The client is closing: operations still waiting fail with
+    /// `client_closed`, the lease is given up, nothing more is sent. What is
+    /// pending stays in storage for the next page.
+    pub fn close(&mut self, now: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for op in core::mem::take(&mut self.ops) {
+            actions.push(Action::Settle {
+                op: op.id,
+                outcome: Outcome::Failed(ErrorBody {
+                    code: codes::CLIENT_CLOSED.into(),
+                    message: "the cart client was closed".into(),
+                }),
+            });
+        }
+        if self.lease.take().is_some_and(|l| l.holding) {
+            actions.push(Action::RemoveLease);
+        }
+        actions.extend(self.leadership_lost(now));
+        actions.retain(|a| !matches!(a, Action::ScheduleTimer { .. } | Action::Send(_)));
+        self.op_requests.clear();
         actions
     }
 
-    /// What the UI shows.
+    /// What the UI shows (a copy; [`Engine::view_cart`] and
+    /// [`Engine::view_head`] borrow).
     pub fn view(&self) -> View {
-        let status = if !self.online {
+        View {
+            cart: self.view_cart().clone(),
+            pending: self.outbox.len(),
+            status: self.status(),
+            last_error: self.last_error.clone(),
+        }
+    }
+
+    /// The optimistic cart: the server cart with the pending mutations
+    /// applied.
+    pub fn view_cart(&self) -> &CartView {
+        debug_assert_eq!(self.basis, self.sources(), "view read between an input and its finish");
+        &self.optimistic
+    }
+
+    /// The view's parts other than its lines.
+    pub fn view_head(&self) -> ViewHead<'_> {
+        ViewHead {
+            coupons: &self.optimistic.coupons,
+            shipping_option: self.optimistic.shipping_option.as_deref(),
+            totals: self.optimistic.totals.as_ref(),
+            version: self.optimistic.version,
+            pending: self.outbox.len(),
+            status: self.status(),
+            last_error: self.last_error.as_ref().map(SyncError::body),
+        }
+    }
+
+    /// Counts changes of the view: equal numbers, equal views.
+    pub fn view_revision(&self) -> u64 {
+        self.view_rev
+    }
+
+    /// What changed in the view since the last call (see [`ViewChanges`]).
+    pub fn take_view_changes(&mut self) -> ViewChanges {
+        core::mem::take(&mut self.changes)
+    }
+
+    pub fn status(&self) -> Status {
+        if !self.online {
             Status::Offline
         } else if self.last_error.is_some() {
             Status::Error
@@ -318,17 +546,15 @@ impl Engine {
             Status::Synced
         } else {
             Status::Syncing
-        };
-        View {
-            cart: optimistic_view(self.server.as_ref(), &self.outbox.mutations(), &self.config.limits),
-            pending: self.outbox.len(),
-            status,
-            last_error: self.last_error.clone(),
         }
     }
 
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     pub fn server_cart(&self) -> Option<&CartView> {
@@ -346,22 +572,43 @@ impl Engine {
     pub fn config(&self) -> &Config {
         &self.config
     }
+
+    /// What the optimistic view is computed from, as revisions.
+    fn sources(&self) -> (u64, u64) {
+        (self.server_rev, self.outbox.revision())
+    }
+
+    /// Recomputes the optimistic view if the server cart or the outbox
+    /// changed since, recording what changed in it.
+    fn sync_view(&mut self) {
+        if self.basis == self.sources() {
+            return;
+        }
+        let pending = self.outbox.mutations();
+        let next = optimistic_view(self.server.as_ref(), &pending, &self.config.limits);
+        let old = core::mem::replace(&mut self.optimistic, next);
+        let new = &self.optimistic;
+        let lines = LineChanges::diff(&old.lines, &new.lines);
+        let head = old.coupons != new.coupons
+            || old.shipping_option != new.shipping_option
+            || old.totals != new.totals
+            || old.version != new.version;
+        if lines != LineChanges::None || head {
+            self.changes.add_lines(lines);
+            self.changes.head |= head;
+            self.view_rev += 1;
+        }
+        self.basis = self.sources();
+    }
 }
 
 /// The event a settled record stands for.
 fn settled_event(record: &StoredMutation, settled: &Settled) -> Event {
     match settled {
-        Settled::Rejected { error } => Event::Rejected {
-            mutation: record.mutation.clone(),
-            error: error.clone(),
-            line: record
-                .mutation
-                .command
-                .line_key()
-                .map(|(sku, options)| (sku.clone(), options.clone())),
-        },
+        Settled::Rejected { error } => Event::rejected(&record.mutation, error),
         Settled::Expired => Event::Expired {
-            mutation: record.mutation.clone(),
+            mutation_id: record.mutation.id,
+            command: record.mutation.command.name(),
             created_at: record.created_at,
         },
     }

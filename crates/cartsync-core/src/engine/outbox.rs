@@ -18,11 +18,24 @@ const FORGET_AFTER: usize = 1024;
 /// a mutation can reach a tab after that tab itself acknowledged and removed
 /// it (no later event would then remove it again), so such a late
 /// announcement must not bring it back.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Outbox {
     items: Vec<StoredMutation>,
     removed: VecDeque<MutationId>,
+    /// Counts changes to `items`, so the engine knows when its optimistic
+    /// view was computed from an outbox that has changed since.
+    revision: u64,
 }
+
+/// Two outboxes are equal when they hold the same records in the same
+/// order, whatever their history.
+impl PartialEq for Outbox {
+    fn eq(&self, other: &Outbox) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Eq for Outbox {}
 
 impl Outbox {
     pub fn new() -> Self {
@@ -36,6 +49,7 @@ impl Outbox {
         if self.removed.contains(&record.mutation.id) {
             return false;
         }
+        self.revision += 1;
         self.items.retain(|r| r.mutation.id != record.mutation.id);
         let key = (record.created_at, record.mutation.id);
         let at = self.items.partition_point(|r| (r.created_at, r.mutation.id) < key);
@@ -52,13 +66,25 @@ impl Outbox {
             self.removed.push_back(*id);
         }
         let at = self.items.iter().position(|r| r.mutation.id == *id)?;
+        self.revision += 1;
         Some(self.items.remove(at))
     }
 
     /// Drops every record (to reload them from storage), remembering what
     /// was removed.
     pub fn clear(&mut self) {
+        self.revision += 1;
         self.items.clear();
+    }
+
+    /// Changes so far (see the field).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The newest record, if it is the last in order (an issued command).
+    pub fn last(&self) -> Option<&StoredMutation> {
+        self.items.last()
     }
 
     pub fn contains(&self, id: &MutationId) -> bool {
@@ -89,6 +115,9 @@ impl Outbox {
     /// Removes and returns every record created at or before `cutoff`.
     pub fn take_created_before(&mut self, cutoff: u64) -> Vec<StoredMutation> {
         let split = self.items.partition_point(|r| r.created_at <= cutoff);
+        if split > 0 {
+            self.revision += 1;
+        }
         let taken: Vec<StoredMutation> = self.items.drain(..split).collect();
         for r in &taken {
             self.remove(&r.mutation.id);

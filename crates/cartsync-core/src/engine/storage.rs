@@ -20,6 +20,8 @@ impl Engine {
                 self.adopt(stored.cart, false, actions);
             }
         }
+        self.user = persisted.user;
+        self.checkout_key = persisted.checkout;
         self.outbox.clear();
         for record in persisted.pending {
             match &record.settled {
@@ -62,6 +64,7 @@ impl Engine {
         }
         self.token = token;
         self.server = None;
+        self.server_rev += 1;
         self.waiting_for_token = false;
         self.conflict_streak = 0;
         true
@@ -69,8 +72,7 @@ impl Engine {
 
     /// Takes `cart` as the server's (for the current token) if it is not
     /// older than the one known; `persist` writes it to storage too (only
-    /// the leader's answers and `adopt_cart` do). Returns whether it was
-    /// taken.
+    /// the leader's answers and sign-in do). Returns whether it was taken.
     pub(super) fn adopt(&mut self, cart: CartView, persist: bool, actions: &mut Vec<Action>) -> bool {
         if let Some(known) = &self.server {
             if cart.version < known.version || *known == cart {
@@ -84,6 +86,31 @@ impl Engine {
             }));
         }
         self.server = Some(cart);
+        self.server_rev += 1;
         true
+    }
+
+    /// Switches to another cart (sign-in attached this one to an account
+    /// cart): persists it; what is pending is sent there.
+    pub(super) fn adopt_cart(&mut self, token: String, cart: CartView, actions: &mut Vec<Action>) {
+        actions.push(self.change_token(Some(token)));
+        self.adopt(cart, true, actions);
+    }
+
+    /// Leaves the cart (checkout closed it, or sign-out): a new anonymous
+    /// cart starts, and what is still pending goes to it (intent is never
+    /// dropped).
+    pub(super) fn start_fresh_cart(&mut self, actions: &mut Vec<Action>) {
+        actions.push(Action::RemoveServerCart);
+        actions.push(self.change_token(None));
+        // A batch still on its way may yet acknowledge what it carried.
+        if let Some(request) = self.in_flight.take() {
+            self.remember(request);
+        }
+        self.isolate = false;
+        self.refresh_wanted = false;
+        self.backoff.reset();
+        self.retry_at = None;
+        self.last_error = None;
     }
 }

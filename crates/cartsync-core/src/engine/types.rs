@@ -4,14 +4,12 @@
 
 use crate::command::Mutation;
 use crate::error::ErrorBody;
+use crate::merge::MergeReport;
 use crate::model::{MutationId, Options, Sku};
 use crate::prelude::*;
 use crate::protocol::v1;
 use crate::rebase::Reconciliation;
-use core::fmt;
 use serde::{Deserialize, Serialize};
-
-use super::view::View;
 
 /// Names one request the engine asked for, so the binding can hand the
 /// answer back (`Engine::on_response(id, ...)`). Unique within one engine
@@ -21,35 +19,58 @@ use super::view::View;
 #[serde(transparent)]
 pub struct RequestId(pub u64);
 
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "r{}", self.0)
-    }
+/// A request for the binding to send: `POST {endpoint}{path}` with the JSON
+/// body, `Authorization: Bearer {auth}` when there is a signed-in shopper,
+/// and `Idempotency-Key` for a checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub id: RequestId,
+    /// The shopper's user token, read when the request leaves: a sign-in in
+    /// another tab reaches whichever tab sends.
+    pub auth: Option<String>,
+    pub kind: RequestKind,
 }
 
-/// A request for the binding to send.
+/// What a request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// `POST /carts` (an anonymous cart; sent lazily, by the leader only).
-    CreateCart { id: RequestId },
+pub enum RequestKind {
+    /// `POST /carts` (an anonymous cart; sent lazily, by the leader only,
+    /// or by a sign-in that finds no cart).
+    CreateCart,
     /// `POST /carts/{token}/mutations`. An empty batch is a refresh: the
     /// answer carries the current cart.
-    Mutations {
-        id: RequestId,
+    Mutations { token: String, body: v1::MutationsRequest },
+    /// `POST /carts/{token}/attach` (sign-in: merge into the account cart).
+    Attach { token: String },
+    /// `POST /carts/{token}/checkout` with its idempotency key.
+    Checkout {
         token: String,
-        body: v1::MutationsRequest,
+        key: String,
+        body: v1::CheckoutRequest,
     },
 }
 
-impl Request {
-    pub fn id(&self) -> RequestId {
+impl RequestKind {
+    /// The path under the endpoint.
+    pub fn path(&self) -> String {
         match self {
-            Request::CreateCart { id } | Request::Mutations { id, .. } => *id,
+            RequestKind::CreateCart => "/carts".into(),
+            RequestKind::Mutations { token, .. } => ["/carts/", token, "/mutations"].concat(),
+            RequestKind::Attach { token } => ["/carts/", token, "/attach"].concat(),
+            RequestKind::Checkout { token, .. } => ["/carts/", token, "/checkout"].concat(),
+        }
+    }
+
+    /// The `Idempotency-Key` header, for a checkout.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        match self {
+            RequestKind::Checkout { key, .. } => Some(key),
+            _ => None,
         }
     }
 }
 
-/// A successful (or 409 `version_conflict`) answer, already parsed.
+/// A usable answer, already parsed (see [`RequestKind::sort`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// `200` to a mutations batch.
@@ -58,14 +79,24 @@ pub enum Response {
     Conflict(v1::ConflictResponse),
     /// `201` to create-cart.
     Created(v1::CreateCartResponse),
+    /// `200` to attach.
+    Attached(v1::AttachResponse),
+    /// `201` to checkout: the order.
+    Ordered(v1::CheckoutResponse),
+    /// `409 checkout_revalidation_failed`: what the shopper must confirm.
+    CheckoutRejected(v1::CheckoutRejected),
 }
 
 /// Why a request produced no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Network error, timeout, 5xx, or 429 (with its `Retry-After`, in ms):
-    /// retried with backoff.
-    Transient { retry_after_ms: Option<u64> },
+    /// retried with backoff. `error` says what happened (`network_error`,
+    /// or the server's body), for an operation that gives up on it.
+    Transient {
+        retry_after_ms: Option<u64>,
+        error: ErrorBody,
+    },
     /// A 4xx with its body (`cart_not_found`, `cart_closed`, `cart_merged`,
     /// `bad_request`, ...): retrying the same request will not help.
     Permanent(ErrorBody),
@@ -99,6 +130,13 @@ pub const TOKEN_KEY: &str = "cartsync:v1:token";
 pub const SERVER_CART_KEY: &str = "cartsync:v1:cart";
 /// The prefix of every pending-mutation key.
 pub const MUTATION_KEY_PREFIX: &str = "cartsync:v1:m:";
+/// The storage key of the signed-in shopper's user token (the bare token
+/// text, not JSON: it is what the `Authorization` header carries).
+pub const USER_KEY: &str = "cartsync:v1:user";
+/// The storage key of the current checkout attempt's idempotency key.
+pub const CHECKOUT_KEY: &str = "cartsync:v1:checkout";
+/// The storage key of the flush lease (tabs without Web Locks).
+pub const LEASE_KEY: &str = "cartsync:v1:lease";
 
 /// The storage key of one pending mutation.
 ///
@@ -132,12 +170,58 @@ pub struct ServerCart {
     pub cart: v1::CartView,
 }
 
+/// The idempotency key of one checkout attempt ([`CHECKOUT_KEY`]): an
+/// attempt is a cart at a version, and every retry of it (after a lost
+/// answer, a reload, in another tab) sends the same key, so the authority
+/// creates one order at most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutKey {
+    pub token: String,
+    pub version: u64,
+    pub key: String,
+}
+
+/// Who sends, where Web Locks are missing ([`LEASE_KEY`]): the holder
+/// (a tab's random id) until `until` (ms since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub until: u64,
+}
+
+impl Lease {
+    /// The stored form, `"{holder} {until}"` (the form every version of
+    /// the SDK writes, so tabs of two versions share one lease).
+    ///
+    /// ```
+    /// use cartsync_core::engine::Lease;
+    /// let lease = Lease { holder: "tab-1".into(), until: 5_000 };
+    /// assert_eq!(lease.text(), "tab-1 5000");
+    /// assert_eq!(Lease::parse("tab-1 5000"), Some(lease));
+    /// assert_eq!(Lease::parse("garbage"), None);
+    /// ```
+    pub fn text(&self) -> String {
+        [self.holder.as_str(), " ", &crate::text::decimal(self.until)].concat()
+    }
+
+    pub fn parse(text: &str) -> Option<Lease> {
+        let (holder, until) = text.split_once(' ')?;
+        let until = until.parse().ok()?;
+        (!holder.is_empty()).then(|| Lease {
+            holder: holder.into(),
+            until,
+        })
+    }
+}
+
 /// Everything the engine persists: enough to restore it completely.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Persisted {
     pub token: TokenRecord,
     pub server_cart: Option<ServerCart>,
     pub pending: Vec<StoredMutation>,
+    pub user: Option<String>,
+    pub checkout: Option<CheckoutKey>,
 }
 
 /// A change another tab made to the shared storage (a `storage` event).
@@ -147,8 +231,10 @@ pub struct Persisted {
 /// after this tab already read newer state (a new leader reads storage when
 /// it takes the lock), and a mutation announced by a stale event may be long
 /// settled. Read-through turns such an event into what is true now (absent:
-/// `MutationRemoved`). Token and cart records are ordered by the engine
-/// itself (see [`TokenRecord`], [`ServerCart`]), so stale ones are harmless.
+/// `MutationRemoved`); the user and checkout keys must be read through too
+/// (their records carry no order). Token and cart records are ordered by the
+/// engine itself (see [`TokenRecord`], [`ServerCart`]), so stale ones are
+/// harmless.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageChange {
     /// A mutation key was written (new, or settled as a tombstone).
@@ -156,31 +242,101 @@ pub enum StorageChange {
     MutationRemoved(MutationId),
     TokenChanged(TokenRecord),
     ServerCartChanged(ServerCart),
+    /// A sign-in or sign-out in another tab.
+    UserChanged(Option<String>),
+    CheckoutKeyChanged(Option<CheckoutKey>),
 }
 
-/// Something the shopper should hear about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A line's identity, for events that point at a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct LineKey {
+    pub sku: Sku,
+    pub options: Options,
+}
+
+/// Something the shopper's UI should hear about, in the shape listeners
+/// get it (`{type: "rejected", ...}`; the binding writes field names in
+/// camelCase, like every value it hands to JavaScript).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(tag = "type", rename_all = "camelCase")]
 pub enum Event {
+    /// The view changed: read it again.
+    Change,
     /// The authority refused a mutation; its effect is gone from the view.
     Rejected {
-        mutation: Mutation,
-        error: ErrorBody,
+        mutation_id: MutationId,
+        /// The command's wire name (`add_item`, ...).
+        command: &'static str,
+        code: String,
+        message: String,
         /// The line it touched, if any, so the UI can point at it.
-        line: Option<(Sku, Options)>,
+        line: Option<LineKey>,
     },
     /// Changes to the view the shopper did not make (after a conflict).
-    Reconciled(Vec<Reconciliation>),
+    Reconciled { changes: Vec<Reconciliation> },
     /// The server cart had moved on; pending mutations were rebased onto
     /// version `server_version` and will be resent.
-    Conflict { server_version: u64 },
+    Conflict {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        server_version: u64,
+    },
     /// A mutation waited longer than the expiry period (7 days by default)
     /// without being acknowledged; it is not sent again. If an earlier send
     /// went unanswered the authority may still have applied it: the next
     /// server cart shows that.
-    Expired { mutation: Mutation, created_at: u64 },
+    Expired {
+        mutation_id: MutationId,
+        command: &'static str,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        created_at: u64,
+    },
+    /// A sign-in merged this cart into the account's (in this tab).
+    Merged { report: MergeReport },
     /// The cart is gone (`cart_not_found`, `cart_closed`): a fresh cart will
     /// be created and what is pending sent to it.
-    CartReplaced { old_token: String, error: ErrorBody },
+    CartReplaced { code: String, message: String },
+    /// A storage write other than a command's own record failed (a full or
+    /// disabled localStorage): memory is ahead of storage until the next
+    /// write succeeds.
+    StorageError { code: String, message: String },
+}
+
+impl Event {
+    pub(crate) fn rejected(mutation: &Mutation, error: &ErrorBody) -> Event {
+        Event::Rejected {
+            mutation_id: mutation.id,
+            command: mutation.command.name(),
+            code: error.code.clone(),
+            message: error.message.clone(),
+            line: mutation.command.line_key().map(|(sku, options)| LineKey {
+                sku: sku.clone(),
+                options: options.clone(),
+            }),
+        }
+    }
+}
+
+/// Names one operation a caller awaits (`flush`, `login`, `logout`,
+/// `checkout`), settled by [`Action::Settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpId(pub u64);
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `flush`: nothing is pending.
+    Flushed,
+    /// `login`: the merge report.
+    LoggedIn(MergeReport),
+    LoggedOut,
+    /// `checkout`: the order (a fresh cart has started).
+    Ordered(v1::Order),
+    /// `checkout`: what the revalidation found; the revalidated cart is the
+    /// view now.
+    Problems(Vec<v1::CheckoutProblem>),
+    Failed(ErrorBody),
 }
 
 /// What the binding must do, in order.
@@ -194,11 +350,34 @@ pub enum Action {
     PersistToken(TokenRecord),
     /// Write [`SERVER_CART_KEY`].
     PersistServerCart(ServerCart),
+    /// Remove [`SERVER_CART_KEY`] (the cart was closed or left).
+    RemoveServerCart,
+    /// Write [`USER_KEY`] (`None`: remove it).
+    PersistUser(Option<String>),
+    /// Write [`CHECKOUT_KEY`] (`None`: remove it).
+    PersistCheckoutKey(Option<CheckoutKey>),
+    /// Write [`LEASE_KEY`].
+    PersistLease(Lease),
+    /// Remove [`LEASE_KEY`] (this tab gives the lease up).
+    RemoveLease,
+    /// This tab took the lease: read storage now and call
+    /// `Engine::leadership_gained` with it (as when a Web Lock is granted).
+    Lead,
     Send(Request),
     /// Call `Engine::on_timer` at `at` (ms); replaces any earlier schedule.
     ScheduleTimer {
         at: u64,
     },
-    ViewChanged(View),
+    /// Read [`LEASE_KEY`] and call `Engine::on_lease` at `at` (ms); replaces
+    /// any earlier schedule.
+    ScheduleLeaseCheck {
+        at: u64,
+    },
+    /// Tell listeners (after the state change, never in the middle of it).
     Emit(Event),
+    /// Resolve (or reject) the caller awaiting `op`.
+    Settle {
+        op: OpId,
+        outcome: Outcome,
+    },
 }

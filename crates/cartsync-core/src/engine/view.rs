@@ -1,16 +1,28 @@
 //! The optimistic view: the last server cart with the pending mutations
 //! applied on top (by the core's `rebase`), and where syncing stands.
+//!
+//! The engine keeps the optimistic cart as a value and updates it in place
+//! when a command is issued (one line touched, whatever the cart's size);
+//! anything else that changes the server cart or the outbox recomputes it
+//! from scratch. Both paths give the same cart (tested, and checked in the
+//! simulation). What changed is reported as [`ViewChanges`], so a binding
+//! that keeps a rendering of the lines redoes only the changed one.
 
+use crate::apply::{Applied, CartBody, CartLine};
 use crate::command::Mutation;
 use crate::error::ErrorBody;
 use crate::limits::Limits;
-use crate::model::Cart;
+use crate::model::{Cart, Coupon, Options, Sku};
+use crate::prelude::*;
 use crate::protocol::v1::{CartView, LineView};
 use crate::rebase::rebase;
 use serde::{Deserialize, Serialize};
 
+use super::codes;
+
 /// Where the engine stands with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "SyncStatus"))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Nothing pending: the view is the server's cart.
@@ -34,6 +46,20 @@ pub enum SyncError {
     Refused { error: ErrorBody },
 }
 
+impl SyncError {
+    /// The error a caller sees (`flush()` rejects with it, the view shows
+    /// it): the server's body, or `network_error`.
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            SyncError::Unreachable { .. } => ErrorBody {
+                code: codes::NETWORK_ERROR.into(),
+                message: "the server could not be reached; the changes wait in the outbox".into(),
+            },
+            SyncError::Refused { error } => error.clone(),
+        }
+    }
+}
+
 /// What a UI renders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct View {
@@ -46,14 +72,31 @@ pub struct View {
     pub last_error: Option<SyncError>,
 }
 
-/// The optimistic cart (without display data): what commands are validated
-/// against.
+/// The view's parts other than its lines, in the shape JavaScript gets
+/// them (the binding writes field names in camelCase and adds `lines`,
+/// reusing the objects of lines that did not change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct ViewHead<'a> {
+    pub coupons: &'a [Coupon],
+    pub shipping_option: Option<&'a str>,
+    pub totals: Option<&'a crate::money::Totals>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub version: u64,
+    /// Mutations not yet acknowledged by the server.
+    pub pending: usize,
+    pub status: Status,
+    pub last_error: Option<ErrorBody>,
+}
+
+/// The optimistic cart (without display data): what rebase gives.
 pub fn optimistic_cart(server: Option<&CartView>, pending: &[Mutation], limits: &Limits) -> Cart {
     let base = server.map(CartView::to_cart).unwrap_or_default();
     rebase(&base, pending, limits).0
 }
 
-/// The optimistic cart as a [`CartView`], display data carried over.
+/// The optimistic cart as a [`CartView`], display data carried over: the
+/// definition the engine's in-place updates must agree with.
 pub fn optimistic_view(server: Option<&CartView>, pending: &[Mutation], limits: &Limits) -> CartView {
     let cart = optimistic_cart(server, pending, limits);
     let mut view = CartView::bare(&cart);
@@ -61,7 +104,7 @@ pub fn optimistic_view(server: Option<&CartView>, pending: &[Mutation], limits: 
         // The view's lines keep the server's order (rebase edits in place
         // and appends), so each search starts after the last match: linear
         // overall where a search from the top made a 1,000-line view
-        // quadratic (BENCHMARKS.md). No map: its code costs the download.
+        // quadratic.
         let mut next = 0;
         for line in &mut view.lines {
             let same = |l: &&LineView| l.sku == line.sku && l.options == line.options;
@@ -86,6 +129,138 @@ pub fn optimistic_view(server: Option<&CartView>, pending: &[Mutation], limits: 
         }
     }
     view
+}
+
+impl CartLine for LineView {
+    fn same_key(&self, sku: &Sku, options: &Options) -> bool {
+        &self.sku == sku && &self.options == options
+    }
+    fn quantity(&self) -> u32 {
+        self.quantity
+    }
+    fn set_quantity(&mut self, quantity: u32) {
+        self.quantity = quantity;
+    }
+}
+
+/// The optimistic view as a [`CartBody`]: a command applied to it edits the
+/// view in place; a new line takes the server's display data when the
+/// server knows its key (as [`optimistic_view`] does).
+pub(super) struct Optimistic<'a> {
+    pub view: &'a mut CartView,
+    pub server: Option<&'a CartView>,
+}
+
+impl CartBody for Optimistic<'_> {
+    type Line = LineView;
+    fn lines(&self) -> &[LineView] {
+        &self.view.lines
+    }
+    fn lines_mut(&mut self) -> &mut Vec<LineView> {
+        &mut self.view.lines
+    }
+    fn coupons_mut(&mut self) -> &mut Vec<Coupon> {
+        &mut self.view.coupons
+    }
+    fn shipping_option_mut(&mut self) -> &mut Option<String> {
+        &mut self.view.shipping_option
+    }
+    fn new_line(&self, sku: &Sku, options: &Options, quantity: u32) -> LineView {
+        let known = self
+            .server
+            .and_then(|s| s.lines.iter().find(|l| l.same_key(sku, options)));
+        match known {
+            Some(known) => LineView {
+                quantity,
+                ..known.clone()
+            },
+            None => LineView {
+                sku: sku.clone(),
+                options: options.clone(),
+                quantity,
+                name: None,
+                unit_price: None,
+                image: None,
+            },
+        }
+    }
+}
+
+/// What changed in the view's lines since a binding last looked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineChanges {
+    #[default]
+    None,
+    /// Exactly one change: the line at this index was replaced...
+    Set(usize),
+    /// ...a line was inserted at this index...
+    Insert(usize),
+    /// ...or the line at this index was removed.
+    Remove(usize),
+    /// Anything else: compare every line.
+    All,
+}
+
+impl LineChanges {
+    /// This change followed by `next`.
+    fn then(self, next: LineChanges) -> LineChanges {
+        match (self, next) {
+            (LineChanges::None, n) | (n, LineChanges::None) => n,
+            (LineChanges::Set(a), LineChanges::Set(b)) if a == b => self,
+            _ => LineChanges::All,
+        }
+    }
+
+    pub(super) fn from_applied(applied: Applied) -> LineChanges {
+        match applied {
+            Applied::NoLine => LineChanges::None,
+            Applied::Changed(i) => LineChanges::Set(i),
+            Applied::Added(i) => LineChanges::Insert(i),
+            Applied::Removed(i) => LineChanges::Remove(i),
+            Applied::Many => LineChanges::All,
+        }
+    }
+
+    /// The changes from `old` to `new`, as precisely as one step allows.
+    pub(super) fn diff(old: &[LineView], new: &[LineView]) -> LineChanges {
+        let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+        if prefix == old.len() && prefix == new.len() {
+            return LineChanges::None;
+        }
+        // Compare the tails from the end to find the one differing spot.
+        let suffix = old[prefix..]
+            .iter()
+            .rev()
+            .zip(new[prefix..].iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        match (old.len() - prefix - suffix, new.len() - prefix - suffix) {
+            (1, 1) => LineChanges::Set(prefix),
+            (0, 1) => LineChanges::Insert(prefix),
+            (1, 0) => LineChanges::Remove(prefix),
+            _ => LineChanges::All,
+        }
+    }
+}
+
+/// Everything that changed in the view since a binding last took the
+/// changes ([`super::Engine::take_view_changes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ViewChanges {
+    pub lines: LineChanges,
+    /// Anything outside the lines (coupons, shipping, totals, version,
+    /// pending count, status, last error).
+    pub head: bool,
+}
+
+impl ViewChanges {
+    pub(super) fn add_lines(&mut self, lines: LineChanges) {
+        self.lines = self.lines.then(lines);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines == LineChanges::None && !self.head
+    }
 }
 
 #[cfg(test)]
@@ -146,5 +321,40 @@ mod tests {
             got,
             vec![("c", Some("C")), ("d", Some("D")), ("a", Some("A")), ("e", None)]
         );
+
+        // The same commands applied one by one in place give the same view.
+        let mut inc = server.clone();
+        for m in &pending {
+            let body = &mut Optimistic {
+                view: &mut inc,
+                server: Some(&server),
+            };
+            crate::apply_in_place(body, &m.command, &l).unwrap();
+        }
+        assert_eq!(inc.lines, v.lines);
+    }
+
+    #[test]
+    fn diff_finds_the_one_change() {
+        let line = |s: &str, q| LineView {
+            sku: Sku::new(s),
+            options: Options::new(),
+            quantity: q,
+            name: None,
+            unit_price: None,
+            image: None,
+        };
+        let old = vec![line("a", 1), line("b", 1), line("c", 1)];
+        assert_eq!(LineChanges::diff(&old, &old), LineChanges::None);
+        let set = vec![line("a", 1), line("b", 2), line("c", 1)];
+        assert_eq!(LineChanges::diff(&old, &set), LineChanges::Set(1));
+        let ins = vec![line("a", 1), line("b", 1), line("c", 1), line("d", 1)];
+        assert_eq!(LineChanges::diff(&old, &ins), LineChanges::Insert(3));
+        let rm = vec![line("a", 1), line("c", 1)];
+        assert_eq!(LineChanges::diff(&old, &rm), LineChanges::Remove(1));
+        assert_eq!(LineChanges::diff(&old, &[]), LineChanges::All);
+        assert_eq!(LineChanges::Set(1).then(LineChanges::Set(1)), LineChanges::Set(1));
+        assert_eq!(LineChanges::Set(1).then(LineChanges::Insert(3)), LineChanges::All);
+        assert_eq!(LineChanges::None.then(LineChanges::Remove(0)), LineChanges::Remove(0));
     }
 }

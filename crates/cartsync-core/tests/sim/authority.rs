@@ -2,10 +2,14 @@
 //! durable state (carts, idempotency records, event logs). A restart loses
 //! only what was in flight; everything here is durable.
 
-use cartsync_core::engine::{Failure, Request, Response};
-use cartsync_core::protocol::v1::{CartView, ConflictResponse, CreateCartResponse, MutationsResponse};
+use cartsync_core::engine::{Failure, Request, RequestKind, Response};
+use cartsync_core::protocol::v1::{
+    CartView, CheckoutProblem, CheckoutRejected, CheckoutResponse, ConflictResponse, CreateCartResponse,
+    MutationsResponse, Order,
+};
 use cartsync_core::{
-    decide_batch, AppliedEvent, Cart, CartError, Command, CommandCheck, IdempotencyRecord, Limits, MutationId,
+    decide_batch, AppliedEvent, Cart, CartError, Command, CommandCheck, ErrorBody, IdempotencyRecord, Limits, Money,
+    MutationId, Totals,
 };
 use std::collections::BTreeMap;
 
@@ -32,6 +36,15 @@ pub struct StoredCart {
     pub cart: Cart,
     pub events: Vec<AppliedEvent>,
     pub closed: bool,
+    /// Account carts answer only requests signed in as their owner.
+    pub owner: Option<String>,
+}
+
+/// An order and the cart it was placed for.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub token: String,
+    pub order: Order,
 }
 
 /// What a request got: an answer or a failure.
@@ -49,6 +62,20 @@ pub struct Authority {
     pub idempotency: BTreeMap<MutationId, IdempotencyRecord>,
     pub next_token: u64,
     pub limits: Limits,
+    /// Orders by checkout key (a retried checkout gets its order back).
+    pub orders: BTreeMap<String, Placed>,
+}
+
+/// What the authority charges: 1.00 EUR a unit.
+pub fn priced(cart: &Cart) -> CartView {
+    let mut view = CartView::bare(cart);
+    let total = Money::new(100 * cart.total_quantity() as i64, "EUR");
+    view.totals = Some(Totals {
+        subtotal: total.clone(),
+        discount: Money::zero("EUR"),
+        estimated_total: total,
+    });
+    view
 }
 
 impl Authority {
@@ -69,21 +96,85 @@ impl Authority {
         token
     }
 
+    /// An account cart: only requests signed in as `owner` reach it.
+    pub fn create_account(&mut self, owner: &str, now: u64) -> String {
+        let token = self.create(now);
+        if let Some(stored) = self.carts.get_mut(&token) {
+            stored.owner = Some(owner.to_string());
+        }
+        token
+    }
+
     /// Handles one request inside one "transaction".
     pub fn handle(&mut self, request: &Request, now: u64) -> Reply {
-        match request {
-            Request::CreateCart { .. } => {
+        let refused = |e: CartError| Reply::Failed(Failure::Permanent(e.to_body()));
+        let token = match &request.kind {
+            RequestKind::CreateCart => {
                 let token = self.create(now);
-                let cart = CartView::bare(&self.carts[&token].cart);
-                Reply::Answer(Box::new(Response::Created(CreateCartResponse { token, cart })))
+                let cart = priced(&self.carts[&token].cart);
+                return Reply::Answer(Box::new(Response::Created(CreateCartResponse { token, cart })));
             }
-            Request::Mutations { token, body, .. } => {
-                let Some(stored) = self.carts.get_mut(token) else {
-                    return Reply::Failed(Failure::Permanent(CartError::CartNotFound.to_body()));
-                };
-                if stored.closed {
-                    return Reply::Failed(Failure::Permanent(CartError::CartClosed.to_body()));
+            RequestKind::Mutations { token, .. } | RequestKind::Checkout { token, .. } => token,
+            RequestKind::Attach { .. } => {
+                return refused(CartError::BadRequest {
+                    message: "attach is not simulated".into(),
+                })
+            }
+        };
+        if let RequestKind::Checkout { key, .. } = &request.kind {
+            if let Some(placed) = self.orders.get(key).filter(|p| p.token == *token) {
+                let order = placed.order.clone();
+                return Reply::Answer(Box::new(Response::Ordered(CheckoutResponse { order })));
+            }
+        }
+        let Some(stored) = self.carts.get_mut(token) else {
+            return refused(CartError::CartNotFound);
+        };
+        if stored.owner.is_some() && stored.owner != request.auth {
+            return Reply::Failed(Failure::Permanent(ErrorBody {
+                code: "unauthorized".into(),
+                message: "sign in as the cart's owner".into(),
+            }));
+        }
+        if stored.closed {
+            return refused(CartError::CartClosed);
+        }
+        match &request.kind {
+            RequestKind::Checkout { key, body, .. } => {
+                let view = priced(&stored.cart);
+                let actual = view.totals.clone().map(|t| t.estimated_total);
+                if actual.as_ref() != Some(&body.expected_total) {
+                    let actual = actual.unwrap_or_else(|| Money::zero("EUR"));
+                    return Reply::Answer(Box::new(Response::CheckoutRejected(CheckoutRejected {
+                        code: "checkout_revalidation_failed".into(),
+                        message: "the total changed".into(),
+                        problems: vec![CheckoutProblem::TotalChanged {
+                            expected: body.expected_total.clone(),
+                            actual,
+                        }],
+                        cart: view,
+                    })));
                 }
+                stored.closed = true;
+                let order = Order {
+                    id: format!("order-{}", self.orders.len() + 1),
+                    status: "pending_payment".into(),
+                    lines: Vec::new(),
+                    coupons: Vec::new(),
+                    shipping_option: None,
+                    totals: view.totals.clone().unwrap_or_else(|| unreachable!("priced")),
+                    created_at: now,
+                };
+                self.orders.insert(
+                    key.clone(),
+                    Placed {
+                        token: token.clone(),
+                        order: order.clone(),
+                    },
+                );
+                Reply::Answer(Box::new(Response::Ordered(CheckoutResponse { order })))
+            }
+            RequestKind::Mutations { body, .. } => {
                 let decision = match decide_batch(
                     &stored.cart,
                     &self.idempotency,
@@ -98,7 +189,7 @@ impl Authority {
                 stored.cart = decision.cart;
                 stored.events.extend(decision.events);
                 self.idempotency.extend(decision.records);
-                let cart = CartView::bare(&stored.cart);
+                let cart = priced(&stored.cart);
                 let results = decision.results;
                 Reply::Answer(Box::new(match decision.conflict {
                     Some(c) => Response::Conflict(ConflictResponse {
@@ -110,6 +201,7 @@ impl Authority {
                     None => Response::Mutations(MutationsResponse { cart, results }),
                 }))
             }
+            _ => unreachable!("handled above"),
         }
     }
 }

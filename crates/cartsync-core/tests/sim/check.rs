@@ -10,14 +10,38 @@ pub fn all(w: &World) -> Result<Stats, String> {
     let applied = exactly_once(w)?;
     sequential_model(w)?;
     converged(w)?;
+    orders(w)?;
+    if let Some(((a, op), watch)) = w.ops.iter().next() {
+        return Err(format!("c{}t{}: {op:?} ({watch:?}) never settled", a.client, a.tab));
+    }
     Ok(Stats {
         issued: w.issued.len(),
         applied,
         rejected: w.refused.len(),
         conflicts: w.conflicts,
         replaced: w.replaced,
+        unstored: w.unstored.len(),
+        flushed: w.flushed,
+        ordered: w.ordered,
         steps: w.seq as usize,
     })
+}
+
+/// No cart was ordered twice, and only closed carts have orders.
+fn orders(w: &World) -> Result<(), String> {
+    let mut per_cart: BTreeMap<&str, usize> = BTreeMap::new();
+    for placed in w.authority.orders.values() {
+        *per_cart.entry(placed.token.as_str()).or_default() += 1;
+    }
+    for (token, n) in per_cart {
+        if n > 1 {
+            return Err(format!("{token} was ordered {n} times"));
+        }
+        if !w.authority.carts.get(token).is_some_and(|c| c.closed) {
+            return Err(format!("{token} has an order but is open"));
+        }
+    }
+    Ok(())
 }
 
 /// Each issued mutation is applied exactly once in the authority's event
@@ -41,6 +65,9 @@ fn exactly_once(w: &World) -> Result<usize, String> {
                 ))
             }
         }
+    }
+    if let Some(id) = w.unstored.iter().find(|id| applied.contains_key(id)) {
+        return Err(format!("{id} was never stored but the authority applied it"));
     }
     if applied.len() != w.issued.len() - w.refused.len() {
         return Err(format!(

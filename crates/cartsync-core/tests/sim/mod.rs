@@ -9,10 +9,13 @@ mod trace;
 pub mod world;
 
 use authority::{Authority, Reply};
-use cartsync_core::engine::{mutation_key, Config, Engine, StorageChange, StoredMutation, TokenRecord};
+use cartsync_core::engine::{
+    mutation_key, Config, Engine, StorageChange, StoredMutation, TokenRecord, CHECKOUT_KEY, MUTATION_KEY_PREFIX,
+    USER_KEY,
+};
 use cartsync_core::{Command, Mutation, Options, Random, Sku, SplitMix64};
 use std::collections::{BTreeMap, BTreeSet};
-use world::{Addr, Client, Ev, Net, Tab, Value, World, CALM};
+use world::{Addr, Client, Ev, Net, Tab, Value, Watch, World, CALM};
 
 /// What one run did, for the summary line.
 #[derive(Debug, Default, Clone, Copy)]
@@ -22,6 +25,9 @@ pub struct Stats {
     pub rejected: usize,
     pub conflicts: usize,
     pub replaced: usize,
+    pub unstored: usize,
+    pub flushed: usize,
+    pub ordered: usize,
     pub steps: usize,
 }
 
@@ -32,6 +38,9 @@ impl Stats {
         self.rejected += s.rejected;
         self.conflicts += s.conflicts;
         self.replaced += s.replaced;
+        self.unstored += s.unstored;
+        self.flushed += s.flushed;
+        self.ordered += s.ordered;
         self.steps += s.steps;
     }
 }
@@ -90,6 +99,7 @@ fn build(seed: u64, trace: bool) -> World {
         next_incarnation: 0,
         config: Config::default(),
         issued: Vec::new(),
+        unstored: BTreeSet::new(),
         refused: BTreeSet::new(),
         acked: BTreeSet::new(),
         tombstoned: BTreeSet::new(),
@@ -97,14 +107,18 @@ fn build(seed: u64, trace: bool) -> World {
         violation: None,
         conflicts: 0,
         replaced: 0,
+        ops: BTreeMap::new(),
+        flushed: 0,
+        ordered: 0,
     };
-    // Some clients share an account cart (the same shopper on two devices),
-    // which is where version conflicts come from.
-    let shared = w.chance(600).then(|| w.authority.create(1_000_000));
+    // Some clients share an account cart (the same shopper on two devices,
+    // signed in), which is where version conflicts come from.
+    let shared = w.chance(600).then(|| w.authority.create_account(ACCOUNT, 1_000_000));
     // Small batches make one outbox take several requests.
     w.config.limits.max_batch = [1, 2, 3, 100][w.below(4) as usize];
     for c in 0..n_clients {
         let mut storage = BTreeMap::new();
+        let mut account = None;
         if let Some(token) = &shared {
             if c < 2 {
                 let record = TokenRecord {
@@ -112,14 +126,22 @@ fn build(seed: u64, trace: bool) -> World {
                     generation: 1,
                 };
                 storage.insert(cartsync_core::engine::TOKEN_KEY.to_string(), Value::Token(record));
+                storage.insert(USER_KEY.to_string(), Value::User(ACCOUNT.into()));
+                account = Some(ACCOUNT.to_string());
             }
         }
         let rng = SplitMix64(w.rng.next_u64());
+        // A third of the browsers have no Web Locks: their tabs lead by the
+        // storage lease.
+        let locks = !w.chance(333);
         w.clients.push(Client {
             storage,
             tabs: vec![None, None, None],
             leader: None,
+            locks,
             online: true,
+            full: false,
+            account,
             rng,
             stored_newest: None,
         });
@@ -128,9 +150,13 @@ fn build(seed: u64, trace: bool) -> World {
             open_tab(&mut w, c, t);
         }
     }
-    w.log(|| format!("seed {seed}: {n_clients} clients, shared {shared:?}, {net:?}"));
+    let locks: Vec<bool> = w.clients.iter().map(|c| c.locks).collect();
+    w.log(|| format!("seed {seed}: {n_clients} clients (web locks {locks:?}), shared {shared:?}, {net:?}"));
     w
 }
+
+/// The account the shared cart belongs to.
+const ACCOUNT: &str = "acct";
 
 /// Opens (or re-opens) a tab: a fresh engine restored from storage; it
 /// takes the flush lock if nobody holds it.
@@ -143,6 +169,7 @@ fn open_tab(w: &mut World, client: usize, slot: usize) {
         engine,
         incarnation,
         timer: None,
+        lease_timer: None,
         storage_clock: 0,
         newest: None,
     });
@@ -155,7 +182,11 @@ fn open_tab(w: &mut World, client: usize, slot: usize) {
     w.carry_out(a, actions);
     let online = w.clients[client].online;
     w.call(a, |e, _, now| e.set_online(online, now));
-    if w.clients[client].leader.is_none() {
+    if !w.clients[client].locks {
+        let lease = w.stored_lease(client);
+        let tab_id = format!("tab-{incarnation}");
+        w.call(a, |e, _, now| e.use_lease(tab_id, lease, now));
+    } else if w.clients[client].leader.is_none() {
         take_lead(w, a);
     }
 }
@@ -167,8 +198,20 @@ fn take_lead(w: &mut World, a: Addr) {
     w.call(a, |e, _, now| e.leadership_gained(storage, now));
 }
 
-/// Closes a tab (its engine is dropped); the lock passes on.
+/// Closes a tab: gracefully (`close()`, which gives a lease up) or not
+/// (a crash: its engine is simply gone). The lock passes on.
 fn close_tab(w: &mut World, client: usize, slot: usize) {
+    if w.chance(500) {
+        if let Some(a) = w.open_tabs(client).into_iter().find(|a| a.tab == slot) {
+            w.call(a, |e, _, now| e.close(now));
+        }
+    }
+    if let Some(tab) = &w.clients[client].tabs[slot] {
+        let incarnation = tab.incarnation;
+        // Its operations die with it.
+        w.ops
+            .retain(|(a, _), _| !(a.client == client && a.incarnation == incarnation));
+    }
     w.clients[client].tabs[slot] = None;
     w.log(|| format!("c{client}t{slot} closes"));
     if w.clients[client].leader == Some(slot) {
@@ -233,13 +276,32 @@ fn user_command(w: &mut World) {
     let Some(tab) = client_state.tabs[a.tab].as_mut() else {
         return;
     };
-    match tab.engine.issue(command.clone(), now, &mut client_state.rng) {
-        Ok(actions) => {
-            if let Some(cartsync_core::engine::Action::PersistMutation(r)) = actions.first() {
-                w.issued.push((client, r.mutation.id));
+    let issued = tab.engine.issue(command.clone(), now, &mut client_state.rng);
+    let pending_before = tab.engine.pending().len();
+    match issued {
+        Ok(record) if client_state.full => {
+            // The record's write is refused: the command must not count.
+            let id = record.mutation.id;
+            tab.engine.not_stored(id);
+            let still = tab.engine.pending().len();
+            w.unstored.insert(id);
+            w.log(|| format!("c{client}t{} storage full: {command:?} not stored", a.tab));
+            if still != pending_before {
+                w.violated(|| format!("c{client}: an unstored command counted"));
             }
+        }
+        Ok(record) => {
+            let id = record.mutation.id;
+            w.issued.push((client, id));
             w.log(|| format!("c{client}t{} issues {command:?}", a.tab));
-            w.carry_out(a, actions);
+            let key = mutation_key(&id);
+            w.write(
+                a,
+                key,
+                Some(Value::Mutation(record.clone())),
+                StorageChange::MutationAdded(record),
+            );
+            w.call(a, |e, _, now| e.stored(id, now));
         }
         Err(e) => {
             w.log(|| format!("c{client}t{} refused locally {}", a.tab, e.code()));
@@ -249,6 +311,55 @@ fn user_command(w: &mut World) {
             );
         }
     }
+}
+
+/// A tab starts an operation a caller awaits: a flush or a checkout.
+fn start_op(w: &mut World) {
+    let client = w.below(w.clients.len() as u64) as usize;
+    let open = w.open_tabs(client);
+    if open.is_empty() {
+        return;
+    }
+    let a = open[w.below(open.len() as u64) as usize];
+    let checkout = w.chance(300);
+    let Some(tab) = w.tab(a) else { return };
+    let pending: Vec<_> = tab.engine.pending().iter().map(|r| r.mutation.id).collect();
+    let client_state = &mut w.clients[a.client];
+    let Some(tab) = client_state.tabs[a.tab].as_mut() else {
+        return;
+    };
+    let now = w.now;
+    let (op, actions) = if checkout {
+        tab.engine.checkout(None, now, &mut client_state.rng)
+    } else {
+        tab.engine.flush(now)
+    };
+    let watch = if checkout {
+        Watch::Checkout
+    } else {
+        Watch::Flush { pending }
+    };
+    w.log(|| format!("c{}t{} starts {op:?} {watch:?}", a.client, a.tab));
+    w.ops.insert((a, op), watch);
+    w.carry_out(a, actions);
+}
+
+/// The shopper's session lapses in one tab (signed out everywhere), or a
+/// tab signs back in: every tab of the client learns through storage.
+fn toggle_user(w: &mut World) {
+    let client = w.below(w.clients.len() as u64) as usize;
+    let Some(account) = w.clients[client].account.clone() else {
+        return;
+    };
+    let open = w.open_tabs(client);
+    if open.is_empty() {
+        return;
+    }
+    let a = open[w.below(open.len() as u64) as usize];
+    let signed_in = w.clients[client].storage.contains_key(USER_KEY);
+    let user = (!signed_in).then_some(account);
+    w.log(|| format!("c{client}t{} sets the user {user:?}", a.tab));
+    w.call(a, |e, _, now| e.set_user(user, now));
 }
 
 fn chaos_step(w: &mut World) {
@@ -288,7 +399,7 @@ fn chaos_step(w: &mut World) {
         890..=909 => {
             // The leader steps down without closing (the lock is released).
             let client = w.below(w.clients.len() as u64) as usize;
-            if let Some(slot) = w.clients[client].leader.take() {
+            if let Some(slot) = w.clients[client].leader.take().filter(|_| w.clients[client].locks) {
                 let open = w.open_tabs(client);
                 if let Some(a) = open.into_iter().find(|a| a.tab == slot) {
                     w.log(|| format!("c{client}t{slot} steps down"));
@@ -297,11 +408,19 @@ fn chaos_step(w: &mut World) {
                 pass_lead(w, client);
             }
         }
-        910..=929 => {
+        910..=919 => {
             w.epoch += 1;
             w.log(|| "authority restarts".into());
         }
-        930..=939 => {
+        920..=929 => start_op(w),
+        930..=932 => {
+            let client = w.below(w.clients.len() as u64) as usize;
+            let full = !w.clients[client].full;
+            w.clients[client].full = full;
+            w.log(|| format!("c{client} storage full={full}"));
+        }
+        933..=936 => toggle_user(w),
+        937..=939 => {
             // A checkout elsewhere closes a cart.
             let open: Vec<String> = w
                 .authority
@@ -320,13 +439,26 @@ fn chaos_step(w: &mut World) {
         }
         _ => {
             let client = w.below(w.clients.len() as u64) as usize;
-            if let Some(slot) = w.clients[client].leader {
-                if let Some(a) = w.open_tabs(client).into_iter().find(|a| a.tab == slot) {
-                    w.call(a, |e, _, now| e.refresh(now));
-                }
+            for a in leaders(w, client) {
+                w.call(a, |e, _, now| e.refresh(now));
             }
         }
     }
+}
+
+/// The tabs that lead: the Web Lock holder, or the tabs whose engines hold
+/// the lease.
+fn leaders(w: &mut World, client: usize) -> Vec<Addr> {
+    let locks = w.clients[client].locks;
+    let holder = w.clients[client].leader;
+    w.open_tabs(client)
+        .into_iter()
+        .filter(|a| match (locks, w.tab(*a)) {
+            (true, _) => holder == Some(a.tab),
+            (false, Some(tab)) => tab.engine.is_leader(),
+            (false, None) => false,
+        })
+        .collect()
 }
 
 fn set_online(w: &mut World, client: usize, online: bool) {
@@ -353,7 +485,15 @@ fn deliver_next(w: &mut World) -> bool {
         Ev::ToAuthority { from, epoch, request } => w.serve(from, epoch, request),
         Ev::ToTab { to, epoch, id, reply } => {
             if epoch == w.epoch {
-                w.log(|| format!("c{}t{} gets {id}: {}", to.client, to.tab, trace::short_reply(&reply)));
+                w.log(|| {
+                    format!(
+                        "c{}t{} gets r{}: {}",
+                        to.client,
+                        to.tab,
+                        id.0,
+                        trace::short_reply(&reply)
+                    )
+                });
                 match reply {
                     Reply::Answer(r) => w.call(to, |e, rng, now| e.on_response(id, *r, now, rng)),
                     Reply::Failed(f) => w.call(to, |e, rng, now| e.on_failure(id, f, now, rng)),
@@ -366,13 +506,25 @@ fn deliver_next(w: &mut World) -> bool {
                 w.call(to, |e, rng, now| e.on_timer(now, rng));
             }
         }
+        Ev::LeaseCheck { to, at } => {
+            if w.tab(to).is_some_and(|t| t.lease_timer == Some(at)) {
+                let lease = w.stored_lease(to.client);
+                w.call(to, |e, _, now| e.on_lease(lease, now));
+            }
+        }
+        Ev::LeaseWritten { to } => {
+            // Read through, as the binding does.
+            let lease = w.stored_lease(to.client);
+            w.call(to, |e, _, now| e.on_lease(lease, now));
+        }
     }
     true
 }
 
-/// Mutation events are read through, as the binding does: the key's current
-/// value, not the value the event carried. Token and cart events carry their
-/// (possibly stale) value, which the engine must tolerate.
+/// Mutation, user and checkout-key events are read through, as the binding
+/// does: the key's current value, not the value the event carried. Token and
+/// cart events carry their (possibly stale) value, which the engine must
+/// tolerate.
 fn deliver_storage(w: &mut World, to: Addr, change: StorageChange) {
     let change = match change {
         StorageChange::MutationAdded(StoredMutation {
@@ -382,6 +534,15 @@ fn deliver_storage(w: &mut World, to: Addr, change: StorageChange) {
         | StorageChange::MutationRemoved(id) => match w.clients[to.client].storage.get(&mutation_key(&id)) {
             Some(Value::Mutation(now)) => StorageChange::MutationAdded(now.clone()),
             _ => StorageChange::MutationRemoved(id),
+        },
+        // Unordered records: read through too.
+        StorageChange::UserChanged(_) => match w.clients[to.client].storage.get(USER_KEY) {
+            Some(Value::User(u)) => StorageChange::UserChanged(Some(u.clone())),
+            _ => StorageChange::UserChanged(None),
+        },
+        StorageChange::CheckoutKeyChanged(_) => match w.clients[to.client].storage.get(CHECKOUT_KEY) {
+            Some(Value::Checkout(k)) => StorageChange::CheckoutKeyChanged(Some(k.clone())),
+            _ => StorageChange::CheckoutKeyChanged(None),
         },
         other => other,
     };
@@ -394,25 +555,47 @@ fn heal(w: &mut World) -> Result<(), String> {
     w.net = CALM;
     w.log(|| "--- heal ---".into());
     for client in 0..w.clients.len() {
+        w.clients[client].full = false;
         if w.open_tabs(client).is_empty() {
             open_tab(w, client, 0);
         }
         if !w.clients[client].online {
             set_online(w, client, true);
         }
-    }
-    for round in 0..3 {
-        if round > 0 {
-            for client in 0..w.clients.len() {
-                if let Some(slot) = w.clients[client].leader {
-                    if let Some(a) = w.open_tabs(client).into_iter().find(|a| a.tab == slot) {
-                        w.call(a, |e, _, now| e.refresh(now));
-                    }
-                }
+        let account = w.clients[client].account.clone();
+        if account.is_some() && !w.clients[client].storage.contains_key(USER_KEY) {
+            if let Some(a) = w.open_tabs(client).first().copied() {
+                w.call(a, |e, _, now| e.set_user(account, now));
             }
         }
+    }
+    for round in 0..3 {
+        // Round 0 delivers what is under way; later rounds first have every
+        // leader refresh (a cart may have been closed elsewhere).
+        let mut refreshed = round == 0;
         let mut steps = 0;
-        while deliver_next(w) {
+        loop {
+            // Lease checks go on for as long as tabs live: past them, the
+            // world is quiet when every client has a leader and nothing is
+            // pending anywhere.
+            let busy = w.queue.values().any(|ev| !matches!(ev, Ev::LeaseCheck { .. }));
+            if !busy && (0..w.clients.len()).all(|c| !leaders(w, c).is_empty()) {
+                if !refreshed {
+                    refreshed = true;
+                    for client in 0..w.clients.len() {
+                        for a in leaders(w, client) {
+                            w.call(a, |e, _, now| e.refresh(now));
+                        }
+                    }
+                    continue;
+                }
+                if quiet(w) {
+                    break;
+                }
+            }
+            if !deliver_next(w) {
+                break;
+            }
             steps += 1;
             if steps > 50_000 {
                 return Err(format!("did not quiesce (round {round})"));
@@ -420,4 +603,13 @@ fn heal(w: &mut World) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Nothing pending in any storage or tab, and no operation waiting.
+fn quiet(w: &World) -> bool {
+    w.ops.is_empty()
+        && w.clients.iter().all(|c| {
+            !c.storage.keys().any(|k| k.starts_with(MUTATION_KEY_PREFIX))
+                && c.tabs.iter().flatten().all(|t| t.engine.pending().is_empty())
+        })
 }

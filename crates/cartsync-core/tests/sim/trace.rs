@@ -1,7 +1,7 @@
 //! One-line renderings of actions and replies for the failure trace.
 
 use super::authority::Reply;
-use cartsync_core::engine::{Action, Request, Response};
+use cartsync_core::engine::{Action, RequestKind, Response};
 
 pub fn short(action: &Action) -> String {
     match action {
@@ -14,18 +14,39 @@ pub fn short(action: &Action) -> String {
         Action::RemoveMutation(id) => format!("remove {}", &id.to_string()[..8]),
         Action::PersistToken(t) => format!("token {:?} gen {}", t.token, t.generation),
         Action::PersistServerCart(c) => format!("cart {} v{}", c.token, c.cart.version),
-        Action::Send(Request::CreateCart { id }) => format!("send {id} create"),
-        Action::Send(Request::Mutations { id, token, body }) => format!(
-            "send {id} {token} [{}]",
-            body.mutations
-                .iter()
-                .map(|m| format!("{}@{:?}", &m.id.to_string()[..8], m.base_version))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        Action::RemoveServerCart => "remove cart".into(),
+        Action::PersistUser(u) => format!("user {u:?}"),
+        Action::PersistCheckoutKey(k) => format!("checkout key {k:?}"),
+        Action::PersistLease(l) => format!("lease {} until {}", l.holder, l.until),
+        Action::RemoveLease => "lease given up".into(),
+        Action::Lead => "takes the lead".into(),
+        Action::Send(r) => {
+            let id = r.id.0;
+            let auth = r.auth.as_deref().unwrap_or("-");
+            match &r.kind {
+                RequestKind::CreateCart => format!("send r{id} create"),
+                RequestKind::Mutations { token, body } => format!(
+                    "send r{id} {token} as {auth} [{}]",
+                    body.mutations
+                        .iter()
+                        .map(|m| format!("{}@{:?}", &m.id.to_string()[..8], m.base_version))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                RequestKind::Attach { token } => format!("send r{id} attach {token}"),
+                RequestKind::Checkout { token, key, body } => {
+                    format!(
+                        "send r{id} checkout {token} key {} at {}",
+                        &key[..8],
+                        body.expected_total.amount
+                    )
+                }
+            }
+        }
         Action::ScheduleTimer { at } => format!("timer {at}"),
-        Action::ViewChanged(v) => format!("view v{} pending {} {:?}", v.cart.version, v.pending, v.status),
+        Action::ScheduleLeaseCheck { at } => format!("lease check {at}"),
         Action::Emit(e) => format!("event {e:?}").chars().take(140).collect(),
+        Action::Settle { op, outcome } => format!("settle {op:?} {outcome:?}").chars().take(140).collect(),
     }
 }
 
@@ -35,6 +56,9 @@ pub fn short_reply(reply: &Reply) -> String {
             Response::Created(c) => format!("created {}", c.token),
             Response::Mutations(m) => format!("200 v{} {:?}", m.cart.version, statuses(&m.results)),
             Response::Conflict(c) => format!("409 v{} {:?}", c.cart.version, statuses(&c.results)),
+            Response::Attached(a) => format!("attached {}", a.token),
+            Response::Ordered(o) => format!("ordered {}", o.order.id),
+            Response::CheckoutRejected(r) => format!("409 checkout v{}", r.cart.version),
         },
         Reply::Failed(f) => format!("{f:?}"),
     }

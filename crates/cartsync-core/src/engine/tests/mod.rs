@@ -33,6 +33,22 @@ fn leader(version: u64, lines: &[(&str, u32)]) -> (Engine, SplitMix64) {
     (e, rng)
 }
 
+/// Issues a command and reports its record stored, as the binding does:
+/// the record's write first, then what the engine does with it.
+fn issue(e: &mut Engine, command: Command, now: u64, rng: &mut SplitMix64) -> Result<Vec<Action>, CartError> {
+    let record = e.issue(command, now, rng)?;
+    let mut actions = vec![Action::PersistMutation(record.clone())];
+    actions.extend(e.stored(record.mutation.id, now));
+    Ok(actions)
+}
+
+fn transient(retry_after_ms: Option<u64>) -> Failure {
+    Failure::Transient {
+        retry_after_ms,
+        error: network_error(),
+    }
+}
+
 fn stored(token: &str, cart: CartView, pending: Vec<StoredMutation>) -> Persisted {
     Persisted {
         token: TokenRecord {
@@ -44,6 +60,7 @@ fn stored(token: &str, cart: CartView, pending: Vec<StoredMutation>) -> Persiste
             cart,
         }),
         pending,
+        ..Persisted::default()
     }
 }
 
@@ -59,15 +76,21 @@ fn sends(actions: &[Action]) -> Vec<&Request> {
 
 fn batch(actions: &[Action]) -> Option<(RequestId, Vec<Mutation>)> {
     sends(actions).into_iter().find_map(|r| match r {
-        Request::Mutations { id, body, .. } => Some((*id, body.mutations.clone())),
+        Request {
+            id,
+            kind: RequestKind::Mutations { body, .. },
+            ..
+        } => Some((*id, body.mutations.clone())),
         _ => None,
     })
 }
 
+/// The events other than `Change` (which tells that the view moved).
 fn events(actions: &[Action]) -> Vec<&Event> {
     actions
         .iter()
         .filter_map(|a| match a {
+            Action::Emit(Event::Change) => None,
             Action::Emit(e) => Some(e),
             _ => None,
         })
@@ -101,11 +124,11 @@ fn body(code: &str) -> ErrorBody {
 fn an_invalid_command_is_refused_and_persists_nothing() {
     let (mut e, mut rng) = leader(3, &[("a", 998)]);
     assert_eq!(
-        e.issue(Command::add("a", 0), 5, &mut rng).unwrap_err().code(),
+        issue(&mut e, Command::add("a", 0), 5, &mut rng).unwrap_err().code(),
         "quantity_out_of_range"
     );
     assert_eq!(
-        e.issue(Command::add("a", 2), 5, &mut rng).unwrap_err().code(),
+        issue(&mut e, Command::add("a", 2), 5, &mut rng).unwrap_err().code(),
         "quantity_out_of_range"
     );
     assert!(e.pending().is_empty());
@@ -115,13 +138,13 @@ fn an_invalid_command_is_refused_and_persists_nothing() {
 #[test]
 fn a_command_is_persisted_first_and_keeps_its_id_across_resends() {
     let (mut e, mut rng) = leader(3, &[]);
-    let a = e.issue(Command::add("a", 1), 5, &mut rng).unwrap();
+    let a = issue(&mut e, Command::add("a", 1), 5, &mut rng).unwrap();
     let Action::PersistMutation(record) = &a[0] else {
         panic!("persist first: {a:?}")
     };
     let (req, sent) = batch(&a).unwrap();
     assert_eq!(sent[0].id, record.mutation.id);
-    let a = e.on_failure(req, Failure::Transient { retry_after_ms: None }, 10, &mut rng);
+    let a = e.on_failure(req, transient(None), 10, &mut rng);
     let Some(Action::ScheduleTimer { at }) = a.iter().find(|a| matches!(a, Action::ScheduleTimer { .. })) else {
         panic!("a retry is scheduled: {a:?}")
     };
@@ -132,9 +155,9 @@ fn a_command_is_persisted_first_and_keeps_its_id_across_resends() {
 #[test]
 fn commutative_commands_go_without_base_others_with_the_known_version() {
     let (mut e, mut rng) = leader(7, &[("a", 1)]);
-    let first = e.issue(Command::add("b", 1), 5, &mut rng).unwrap();
-    e.issue(Command::set("a", 4), 6, &mut rng).unwrap();
-    e.issue(Command::ApplyCoupon { code: "x".into() }, 7, &mut rng).unwrap();
+    let first = issue(&mut e, Command::add("b", 1), 5, &mut rng).unwrap();
+    issue(&mut e, Command::set("a", 4), 6, &mut rng).unwrap();
+    issue(&mut e, Command::ApplyCoupon { code: "x".into() }, 7, &mut rng).unwrap();
     let (req, sent) = batch(&first).unwrap();
     assert_eq!(sent.len(), 1, "one request in flight at a time");
     let v = cart_at(8, &[("a", 1), ("b", 1)]);
@@ -153,7 +176,7 @@ fn commutative_commands_go_without_base_others_with_the_known_version() {
 fn the_cart_is_created_lazily_once_by_the_leader_only() {
     let mut rng = SplitMix64(1);
     let (mut follower, _) = Engine::restore(Config::default(), Persisted::default(), 0);
-    let a = follower.issue(Command::add("a", 1), 1, &mut rng).unwrap();
+    let a = issue(&mut follower, Command::add("a", 1), 1, &mut rng).unwrap();
     assert!(sends(&a).is_empty());
 
     let (mut e, a) = Engine::restore(Config::default(), Persisted::default(), 0);
@@ -162,12 +185,17 @@ fn the_cart_is_created_lazily_once_by_the_leader_only() {
         sends(&e.leadership_gained(Persisted::default(), 0)).is_empty(),
         "nothing to create for"
     );
-    let a = e.issue(Command::add("a", 1), 1, &mut rng).unwrap();
-    let [Request::CreateCart { id }] = sends(&a)[..] else {
+    let a = issue(&mut e, Command::add("a", 1), 1, &mut rng).unwrap();
+    let [Request {
+        id,
+        kind: RequestKind::CreateCart,
+        ..
+    }] = sends(&a)[..]
+    else {
         panic!("create-cart: {a:?}")
     };
     let id = *id;
-    assert!(sends(&e.issue(Command::add("b", 1), 2, &mut rng).unwrap()).is_empty());
+    assert!(sends(&issue(&mut e, Command::add("b", 1), 2, &mut rng).unwrap()).is_empty());
     let created = Response::Created(CreateCartResponse {
         token: T.into(),
         cart: cart_at(0, &[]),
@@ -182,7 +210,7 @@ fn the_cart_is_created_lazily_once_by_the_leader_only() {
 #[test]
 fn acknowledged_mutations_are_dropped_and_the_view_syncs() {
     let (mut e, mut rng) = leader(1, &[]);
-    let a = e.issue(Command::add("a", 2), 5, &mut rng).unwrap();
+    let a = issue(&mut e, Command::add("a", 2), 5, &mut rng).unwrap();
     assert_eq!(e.view().status, Status::Syncing);
     let (req, sent) = batch(&a).unwrap();
     let id = sent[0].id;
@@ -214,7 +242,7 @@ fn acknowledged_mutations_are_dropped_and_the_view_syncs() {
 #[test]
 fn rejections_are_events_with_the_line_never_silent() {
     let (mut e, mut rng) = leader(1, &[]);
-    let a = e.issue(Command::add("ghost", 1), 5, &mut rng).unwrap();
+    let a = issue(&mut e, Command::add("ghost", 1), 5, &mut rng).unwrap();
     let (req, sent) = batch(&a).unwrap();
     let id = sent[0].id;
     let a = e.on_response(
@@ -232,11 +260,11 @@ fn rejections_are_events_with_the_line_never_silent() {
     assert!(a.contains(&Action::RemoveMutation(id)));
     let ev = events(&a);
     assert!(
-        matches!(ev[..], [Event::Rejected { error, line: Some((sku, _)), .. }] if error.code == "unknown_sku" && sku.as_str() == "ghost")
+        matches!(ev[..], [Event::Rejected { code, line: Some(LineKey { sku, .. }), .. }] if code == "unknown_sku" && sku.as_str() == "ghost")
     );
     assert!(e.view().cart.lines.is_empty());
 
-    let a = e.issue(Command::add("b", 1), 7, &mut rng).unwrap();
+    let a = issue(&mut e, Command::add("b", 1), 7, &mut rng).unwrap();
     let (req, sent) = batch(&a).unwrap();
     let dup = result(sent[0].id, MutationStatus::Duplicate, 1, Some("too_many_lines"));
     let a = e.on_response(req, ok_response(cart_at(1, &[]), vec![dup]), 8, &mut rng);
@@ -246,7 +274,7 @@ fn rejections_are_events_with_the_line_never_silent() {
 #[test]
 fn a_conflict_rebases_reports_and_resends_with_the_new_base() {
     let (mut e, mut rng) = leader(1, &[("a", 1)]);
-    let a = e.issue(Command::set("a", 5), 5, &mut rng).unwrap();
+    let a = issue(&mut e, Command::set("a", 5), 5, &mut rng).unwrap();
     let (req, sent) = batch(&a).unwrap();
     assert_eq!(sent[0].base_version, Some(1));
     // Another device removed line a: the server is at 2 without it.
@@ -259,7 +287,9 @@ fn a_conflict_rebases_reports_and_resends_with_the_new_base() {
     let a = e.on_response(req, conflict, 6, &mut rng);
     let ev = events(&a);
     assert!(matches!(ev[0], Event::Conflict { server_version: 2 }));
-    assert!(matches!(ev[1], Event::Reconciled(r) if matches!(r[0], Reconciliation::Restored { quantity: 5, .. })));
+    assert!(
+        matches!(ev[1], Event::Reconciled { changes: r } if matches!(r[0], Reconciliation::Restored { quantity: 5, .. }))
+    );
     let (_, sent) = batch(&a).unwrap();
     assert_eq!(sent[0].base_version, Some(2));
     assert_eq!(e.view().cart.lines[0].quantity, 5);
@@ -268,9 +298,9 @@ fn a_conflict_rebases_reports_and_resends_with_the_new_base() {
 #[test]
 fn transient_failures_back_off_with_jitter_and_honour_retry_after() {
     let (mut e, mut rng) = leader(1, &[]);
-    let a = e.issue(Command::add("a", 1), 1_000, &mut rng).unwrap();
+    let a = issue(&mut e, Command::add("a", 1), 1_000, &mut rng).unwrap();
     let (req, _) = batch(&a).unwrap();
-    let a = e.on_failure(req, Failure::Transient { retry_after_ms: None }, 1_000, &mut rng);
+    let a = e.on_failure(req, transient(None), 1_000, &mut rng);
     assert!(sends(&a).is_empty());
     let at = a.iter().find_map(|a| match a {
         Action::ScheduleTimer { at } => Some(*at),
@@ -285,14 +315,7 @@ fn transient_failures_back_off_with_jitter_and_honour_retry_after() {
     assert!(sends(&e.on_timer(999, &mut rng)).is_empty());
     let a = e.on_timer(1_500, &mut rng);
     let (req, _) = batch(&a).unwrap();
-    let a = e.on_failure(
-        req,
-        Failure::Transient {
-            retry_after_ms: Some(20_000),
-        },
-        2_000,
-        &mut rng,
-    );
+    let a = e.on_failure(req, transient(Some(20_000)), 2_000, &mut rng);
     assert!(
         a.contains(&Action::ScheduleTimer { at: 22_000 })
             || a.iter()
@@ -304,19 +327,12 @@ fn transient_failures_back_off_with_jitter_and_honour_retry_after() {
 fn offline_waits_and_online_retries_at_once() {
     let (mut e, mut rng) = leader(1, &[]);
     e.set_online(false, 1);
-    let a = e.issue(Command::add("a", 1), 2, &mut rng).unwrap();
+    let a = issue(&mut e, Command::add("a", 1), 2, &mut rng).unwrap();
     assert!(sends(&a).is_empty());
     assert_eq!(e.view().status, Status::Offline);
     let a = e.set_online(true, 3);
     let (req, _) = batch(&a).unwrap();
-    e.on_failure(
-        req,
-        Failure::Transient {
-            retry_after_ms: Some(50_000),
-        },
-        4,
-        &mut rng,
-    );
+    e.on_failure(req, transient(Some(50_000)), 4, &mut rng);
     e.set_online(false, 5);
     assert!(
         batch(&e.set_online(true, 6)).is_some(),
@@ -327,7 +343,7 @@ fn offline_waits_and_online_retries_at_once() {
 #[test]
 fn a_timed_out_request_is_resent_and_its_late_answer_still_counts() {
     let (mut e, mut rng) = leader(1, &[]);
-    let a = e.issue(Command::add("a", 1), 0, &mut rng).unwrap();
+    let a = issue(&mut e, Command::add("a", 1), 0, &mut rng).unwrap();
     let (first, sent) = batch(&a).unwrap();
     let timeout = e.config().request_timeout_ms;
     assert!(a.contains(&Action::ScheduleTimer { at: timeout }));
@@ -351,7 +367,7 @@ fn a_timed_out_request_is_resent_and_its_late_answer_still_counts() {
 #[test]
 fn a_late_answer_never_resurrects_a_removed_line() {
     let (mut e, mut rng) = leader(5, &[("a", 1)]);
-    let a = e.issue(Command::remove("a"), 1, &mut rng).unwrap();
+    let a = issue(&mut e, Command::remove("a"), 1, &mut rng).unwrap();
     let (req, sent) = batch(&a).unwrap();
     e.on_timer(e.config().request_timeout_ms, &mut rng);
     // A newer answer (via another request) already removed the line...
@@ -370,6 +386,7 @@ fn a_late_answer_never_resurrects_a_removed_line() {
 }
 
 mod lifecycle;
+mod ops;
 
 #[test]
 fn commands_are_sent_in_the_order_they_were_issued() {
@@ -377,7 +394,7 @@ fn commands_are_sent_in_the_order_they_were_issued() {
     e.set_online(false, 0);
     let mut ids = Vec::new();
     for sku in ["a", "b", "c", "d", "e", "f"] {
-        let a = e.issue(Command::add(sku, 1), 5, &mut rng).unwrap();
+        let a = issue(&mut e, Command::add(sku, 1), 5, &mut rng).unwrap();
         let Action::PersistMutation(r) = &a[0] else { panic!() };
         ids.push(r.mutation.id);
     }
