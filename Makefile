@@ -30,8 +30,8 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	cargo clippy -p cartsync --target wasm32-unknown-unknown --all-targets --features client,rules -- -D warnings
-	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib --no-default-features --features rules,standalone -- -D warnings
-	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib --features standalone -- -D warnings
+	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib --no-default-features --features rules -- -D warnings
+	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib -- -D warnings
 
 unit:
 	cargo test --workspace --all-features
@@ -43,8 +43,7 @@ types-fresh:
 	@git diff --exit-code --stat -- pkg-template/types || { echo "pkg-template/types is stale: run 'cargo test -p cartsync-core --features ts' and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- pkg-template/types)" || { echo "pkg-template/types has uncommitted files" >&2; exit 1; }
 
-# The browser binding in headless Chromium (wasm-bindgen-test). Not
-# `standalone`: the test binary links std and its panic handler.
+# The browser binding in headless Chromium (wasm-bindgen-test).
 web:
 	CHROMEDRIVER=/usr/bin/chromedriver cargo test -p cartsync --target wasm32-unknown-unknown --features client,rules --test web
 

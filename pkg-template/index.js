@@ -1,26 +1,51 @@
-// Browser and bundler entry. The wasm module is fetched on first use
-// (`new URL(..., import.meta.url)`, which Vite, webpack 5 and plain
-// `<script type="module">` pages all resolve), so importing costs nothing
-// until a cart is opened.
-//
-// `CartClient` (client.js) does the browser's IO around the wasm `Core`,
-// which makes every decision: what to store, what to send, how to read an
-// answer, when to retry and how to rebase.
-import init, { Core } from "./web/cartsync.js";
-import { defineCartClient } from "./client.js";
-export { CartError } from "./client.js";
+// Browser and bundler entry: instantiates the wasm module (fetched on the
+// first `CartClient.open()`, or by `ready()`) and re-exports the
+// `CartClient` class wasm-bindgen generated from Rust. Everything the client
+// does is Rust; this file only finds and loads the module.
+import init, { CartClient } from "./web/cartsync.js";
+import { CartError } from "./errors.js";
+export { CartClient, CartError };
 
 let loading;
 
 /**
- * Loads and instantiates the wasm module once; later calls reuse it. The
- * default location is written here, next to this module, so bundlers see
- * the `new URL(..., import.meta.url)` asset reference and the package's
- * bundled entry (which inlines the glue) still finds the file.
+ * Loads and instantiates the module once; later calls reuse it. A load
+ * that failed (offline, a 404) is forgotten, so the next call tries again;
+ * it rejects with `CartError` `module_load_failed`.
  */
 export function ready(moduleOrPath) {
-  loading ??= init({ module_or_path: moduleOrPath ?? new URL("./web/cartsync_bg.wasm", import.meta.url) });
+  loading ??= init({ module_or_path: moduleOrPath ?? locate() }).then(
+    () => undefined,
+    (e) => {
+      loading = undefined;
+      throw new CartError("module_load_failed", `the cartsync module could not be loaded: ${e?.message ?? e}`);
+    },
+  );
   return loading;
 }
 
-export const CartClient = defineCartClient((timeoutMs, seed) => new Core(timeoutMs, seed), () => ready());
+/**
+ * Where the wasm is: next to this module (a literal `new URL(...,
+ * import.meta.url)`, which Vite builds, webpack 5, esbuild and plain
+ * `<script type="module">` pages all resolve). Vite's dev server bundles
+ * dependencies into `node_modules/.vite/deps/` and leaves the wasm behind;
+ * there the package's own folder, which the dev server also serves, has it.
+ */
+function locate() {
+  const here = new URL(import.meta.url);
+  const deps = /\.vite\/deps[^/]*\/[^/]*$/;
+  if (!/\/node_modules\//.test(here.pathname) || !deps.test(here.pathname)) {
+    return new URL("./web/cartsync_bg.wasm", import.meta.url);
+  }
+  // Built at run time, so that bundlers do not try to resolve it.
+  here.pathname = here.pathname.replace(deps, "cartsync/web/cartsync_bg.wasm");
+  here.search = "";
+  return here;
+}
+
+// `open()` loads the module first: the generated class needs it.
+const open = CartClient.open;
+CartClient.open = async function (options) {
+  await ready();
+  return open.call(CartClient, options);
+};

@@ -1,14 +1,14 @@
-// Node entry: the same rules the browser and the Rust server run, for a
-// JavaScript backend (validation, batch decision, merge, rebase). The wasm
-// module loads synchronously. `CartClient` needs a browser (localStorage,
-// fetch, storage events) and is not exported here.
+// Node entry: the same module built for Node (client and rules). The rules
+// — validation, batch decision, merge, rebase — are what a JavaScript
+// backend runs; `CartClient` imports here too, so server-side rendering of
+// a page that uses it works, and `open()` rejects with `CartError`
+// `unsupported_environment` (there is no browser to keep a cart in).
 import { createRequire } from "node:module";
-import { bindRules } from "./rules-api.js";
 export { CartError } from "./errors.js";
 
 const require = createRequire(import.meta.url);
+const wasm = require("./node/cartsync.js");
 
+/** The module loads synchronously in Node: nothing to wait for. */
 export const ready = () => Promise.resolve();
-export const { validateCommand, applyCommand, applyBatch, mergeCarts, rebasePending } = bindRules(
-  require("./node/cartsync.js"),
-);
+export const { CartClient, validateCommand, applyCommand, applyBatch, mergeCarts, rebasePending } = wasm;

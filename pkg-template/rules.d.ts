@@ -1,12 +1,9 @@
-export { CartError } from "./index.js";
-export declare function ready(moduleOrPath?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
-/** Throws a CartError if the command (protocol v1 shape) is invalid on its own. */
-export declare function validateCommand(command: unknown): void;
-/** The command applied to the cart (version untouched), or a thrown CartError. */
-export declare function applyCommand(cart: unknown, command: unknown): unknown;
-/** The authority's decision on a batch: `{cart, results, records, events, conflict}`. */
-export declare function applyBatch(cart: unknown, mutations: unknown[], records?: unknown): unknown;
-/** Login merge: `{cart, report}`. */
-export declare function mergeCarts(account: unknown, anonymous: unknown): unknown;
-/** Pending mutations rebased onto a server cart: `{cart, reconciliations}`. */
-export declare function rebasePending(server: unknown, pending: unknown[]): unknown;
+// `cartsync/rules`: the core's pure rules on protocol v1's snake_case
+// shapes (declared by wasm-bindgen from the Rust source, typed with the
+// generated v1 types).
+export type * from "./types.js";
+export { CartError } from "./errors.js";
+export { validateCommand, applyCommand, applyBatch, mergeCarts, rebasePending } from "./rules/cartsync.js";
+
+/** Loads the rules module (call it before the first rule in a browser); retried after a failure. */
+export declare function ready(moduleOrPath?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;

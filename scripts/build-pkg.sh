@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Assembles the npm package in pkg/ from two builds of the binding (profile
-# wasm-release: opt-level z, LTO, panic=abort):
+# Assembles the npm package in pkg/ from three builds of the binding
+# (profile wasm-release: opt-level z, LTO, panic=abort):
 #   - the browser client (feature `client`): web/ and bundler/ targets;
-#   - the pure rules (feature `rules`): node/ (CommonJS, for Node) and
-#     rules/ (web target, for browsers that want them: `cartsync/rules`).
+#   - the pure rules (feature `rules`): rules/ (web target, for browsers
+#     that want them: `cartsync/rules`);
+#   - both, for Node (node/, CommonJS): the rules for a JavaScript backend,
+#     and `CartClient` for server-side rendering.
 # Each goes through wasm-bindgen and wasm-opt -Oz (the npm package binaryen;
 # Debian's corrupts wasm-bindgen output); browser glue is minified with
 # esbuild. Then the files of pkg-template/ are added. No downloads beyond
@@ -18,9 +20,9 @@ built=target/wasm32-unknown-unknown/wasm-release/cartsync.wasm
 wasmdir=$(mktemp -d "$PWD/target/pkg-wasm-XXXXXX")
 trap 'rm -rf "$out" "$wasmdir"' EXIT
 
-build() { # features → "$wasmdir"/<name>.wasm
+build() { # name features → "$wasmdir"/<name>.wasm
   cargo build --quiet -p cartsync --lib --target wasm32-unknown-unknown --profile wasm-release \
-    --no-default-features --features "$1,standalone"
+    --no-default-features --features "$2"
   cp "$built" "$wasmdir/$1.wasm"
 }
 opt() {
@@ -34,15 +36,20 @@ minify() {
 }
 bindgen() { # wasm target dir
   wasm-bindgen --target "$2" --out-dir "$out/$3" --out-name cartsync "$1"
+  # wasm-bindgen declares `[Symbol.dispose]()`, which TypeScript only knows
+  # with lib esnext.disposable: a project on an older lib (and
+  # skipLibCheck off) would fail to compile. The method stays at run time.
+  sed -i '/\[Symbol\.dispose\]()/d' "$out/$3/cartsync.d.ts"
   opt "$out/$3/cartsync_bg.wasm"
   [ "$2" = nodejs ] || minify "$out/$3/cartsync.js"
 }
 
-build client
-build rules
+build client client
+build rules rules
+build node client,rules
 bindgen "$wasmdir"/client.wasm web web
 bindgen "$wasmdir"/client.wasm bundler bundler
-bindgen "$wasmdir"/rules.wasm nodejs node
+bindgen "$wasmdir"/node.wasm nodejs node
 bindgen "$wasmdir"/rules.wasm web rules
 # wasm-bindgen's nodejs output is CommonJS; the package itself is ESM.
 echo '{ "type": "commonjs" }' > "$out/node/package.json"
@@ -56,11 +63,5 @@ for f in pkg-template/types/v1/*.ts; do
   echo "export type { $name } from \"./$name.js\";" >> "$out/types/v1/index.d.ts"
 done
 for f in "$out"/*.js; do minify "$f"; done
-# What a cart page downloads is one module and the wasm: the entry with
-# the wasm-bindgen glue, the client class and CartError bundled in
-# (client.js, errors.js and web/ stay in the package for the other entries
-# and for reading). The entry names the wasm itself (see index.js).
-node_modules/.bin/esbuild "$out/index.js" --bundle --minify --format=esm --log-level=warning \
-  --outfile="$out/index.js" --allow-overwrite
 rm -rf pkg.old && { [ ! -d pkg ] || mv pkg pkg.old; } && mv "$out" pkg && rm -rf pkg.old
 echo "pkg: assembled $(du -sh pkg | cut -f1) in pkg/"

@@ -31,4 +31,18 @@ cat > tsconfig.json <<'JSON'
 }
 JSON
 "$root/node_modules/.bin/tsc" -p tsconfig.json
-echo "pkg-smoke: declarations type-check"
+# A Node (server-side rendering) user under nodenext resolution sees the
+# Node entry's declarations, which match what Node imports at run time.
+cp "$root/tests/pkg/types-check-node.mts" .
+cat > tsconfig.node.json <<'JSON'
+{
+  "compilerOptions": {
+    "strict": true, "noEmit": true, "skipLibCheck": false,
+    "target": "es2022", "module": "nodenext", "moduleResolution": "nodenext",
+    "lib": ["es2022", "dom"], "types": []
+  },
+  "files": ["types-check-node.mts"]
+}
+JSON
+"$root/node_modules/.bin/tsc" -p tsconfig.node.json
+echo "pkg-smoke: declarations type-check (bundler and nodenext)"

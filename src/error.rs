@@ -1,21 +1,31 @@
-//! Errors cross to JavaScript as `{error: {code, message}}` in a method's
-//! JSON answer; the package's JS turns them into `CartError` objects (a real
-//! `Error` with `name = "CartError"` and a stable `code`), never strings.
+//! Errors cross to JavaScript as real `Error` objects with
+//! `name === "CartError"` and a stable `code` (the core's codes, and the
+//! client's in `cartsync_core::engine::codes`), never as strings. The
+//! package's `CartError` class recognises them by name and code, so
+//! `err instanceof CartError` holds whichever copy of the module made them.
 
 use cartsync_core::{CartError, ErrorBody};
+use wasm_bindgen::JsValue;
 
-/// Codes only the browser binding produces (the core's are in
-/// `CartError::CODES`).
-pub mod codes {
-    /// The request never got an answer (offline, DNS, CORS, reset).
-    pub const NETWORK_ERROR: &str = "network_error";
-    /// The server answered with something that is not protocol v1.
-    pub const BAD_RESPONSE: &str = "bad_response";
-    /// The operation needs a cart token and there is none yet.
-    pub const NO_CART: &str = "no_cart";
+/// The `CartError` for JavaScript.
+pub fn to_js(error: &ErrorBody) -> JsValue {
+    let e = js_sys::Error::new(&error.message);
+    e.set_name("CartError");
+    // Setting a property on a fresh Error cannot fail.
+    let _ = js_sys::Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(&error.code));
+    e.into()
 }
 
-pub fn cart_error(code: &str, message: &str) -> ErrorBody {
+/// `bad_request` naming what was wrong with the caller's argument.
+pub fn bad_request(message: &str) -> ErrorBody {
+    ErrorBody {
+        code: "bad_request".into(),
+        message: message.into(),
+    }
+}
+
+/// A client-side error with its code.
+pub fn client(code: &str, message: &str) -> ErrorBody {
     ErrorBody {
         code: code.into(),
         message: message.into(),
@@ -24,10 +34,5 @@ pub fn cart_error(code: &str, message: &str) -> ErrorBody {
 
 /// A core error with its code and message.
 pub fn from_core(error: &CartError) -> ErrorBody {
-    cart_error(error.code(), &error.message())
-}
-
-/// `bad_request` naming what was wrong with the caller's argument.
-pub fn bad_argument(message: impl AsRef<str>) -> ErrorBody {
-    cart_error("bad_request", message.as_ref())
+    error.to_body()
 }

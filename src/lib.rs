@@ -1,57 +1,51 @@
 //! # cartsync (browser binding)
 //!
-//! The wasm half of the JavaScript `CartClient`: [`Core`] runs the core's
-//! sans-IO sync engine and answers the package's JS (pkg-template/client.js),
-//! which does the browser's IO — localStorage, fetch, timers, storage
-//! events and Web Locks. Everything crosses the boundary as JSON text
-//! ([`json`]); conversions live in `convert/`; nothing here decides what a
-//! cart is (that is `cartsync-core`).
+//! [`CartClient`] is the browser SDK, exported to JavaScript by
+//! wasm-bindgen. It carries out what the core's sans-IO engine decides
+//! (`cartsync_core::engine`): it writes and reads localStorage (gloo-storage),
+//! sends requests with `fetch` and an `AbortController` timeout, listens to
+//! `storage` and `online`/`offline` events and holds the Web Lock or runs the
+//! storage lease (web-sys), keeps timers and promises (js-sys), converts every
+//! JS value in and out with serde-wasm-bindgen and makes mutation ids with
+//! uuid from `crypto.getRandomValues`. It decides nothing about carts, retries
+//! or leadership itself.
 //!
-//! On wasm32 the crate is `no_std` + `alloc`: built for the package
-//! (feature `standalone`, which adds the panic handler) the module carries
-//! no std panic machinery or formatting code. Test builds link std (through
-//! their own dependencies) and its handler, so they leave `standalone` off.
-#![cfg_attr(target_arch = "wasm32", no_std)]
+//! Modules: `client` (the exported class), `hub` (one engine per storage
+//! namespace in a document, shared by every client of it), `storage`,
+//! `transport`, `tabs` (events, locks, timers), `view` (the view's JS
+//! snapshot, redone only where it changed), `convert` and `camel` (the one
+//! configured serializer), `error` (`CartError` objects), `rules` (the pure
+//! rules for a JavaScript backend, feature `rules`). The client is built for
+//! `wasm32` only: it is the browser's.
 
-extern crate alloc;
-
-/// What the modules take from `alloc` (the std prelude's names).
-mod prelude {
-    pub use alloc::string::{String, ToString};
-    pub use alloc::vec;
-    pub use alloc::vec::Vec;
-}
-
-pub use cartsync_core as core;
-
-#[cfg(feature = "client")]
-mod answer;
-#[cfg(feature = "client")]
+// Native builds compile it for its unit tests.
+#[cfg(any(test, all(feature = "client", target_arch = "wasm32")))]
+mod camel;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
 mod client;
-/// Public only for the round-trip tests in tests/web.rs; not part of the
-/// SDK's API.
-#[doc(hidden)]
-#[cfg_attr(not(all(feature = "client", feature = "rules")), allow(dead_code))]
-pub mod convert;
-#[cfg_attr(not(feature = "client"), allow(dead_code))]
+// The rules use a part of what the client does.
+#[cfg(any(feature = "client", feature = "rules"))]
+#[cfg_attr(not(all(feature = "client", target_arch = "wasm32")), allow(dead_code))]
+mod convert;
+#[cfg(any(feature = "client", feature = "rules"))]
+#[cfg_attr(not(all(feature = "client", target_arch = "wasm32")), allow(dead_code))]
 mod error;
-#[doc(hidden)]
-pub mod json;
-#[cfg(feature = "client")]
-mod random;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+mod hub;
 #[cfg(feature = "rules")]
 pub mod rules;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+mod storage;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+mod tabs;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+mod transport;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+mod view;
 
-#[cfg(feature = "client")]
-pub use client::Core;
-
-/// A panic (a bug: input never panics) traps. Only in the package's own
-/// build: test binaries link std, which brings its own handler.
-#[cfg(all(target_arch = "wasm32", feature = "standalone"))]
-#[panic_handler]
-fn panic(_: &::core::panic::PanicInfo) -> ! {
-    ::core::arch::wasm32::unreachable()
-}
+pub use cartsync_core as core;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+pub use client::CartClient;
 
 /// A small free-list allocator (coalescing, address-ordered) instead of
 /// dlmalloc: about 8 KB less wasm (3.4 KB gzip). A cart makes few, small

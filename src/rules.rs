@@ -1,111 +1,110 @@
 //! The core's pure rules for JavaScript (a Node backend can run the same
 //! validation, batch decision, merge and rebase as the browser and the Rust
-//! server). Arguments and answers are JSON text in protocol v1's snake_case
-//! wire shapes; each answer is `{"ok": value}` or `{"error": {code,
-//! message}}`, which the package's rules.js turns into a value or a thrown
-//! `CartError`.
+//! server), on protocol v1's snake_case shapes, read and written by
+//! serde-wasm-bindgen. Errors are thrown as `CartError` objects.
 
-use crate::convert::api::arg;
-use crate::convert::json::{array, Obj};
-use crate::convert::rules::{
-    batch_decision_js, cart, cart_js, merge_report_js, mutations, reconciliation_js, records, Records,
+use crate::convert::{arg, wire};
+use crate::error::{self, from_core};
+use cartsync_core::{
+    apply, decide_batch, merge, rebase, validate, Cart, Command, ErrorBody, IdempotencyRecord, Limits, Mutation,
+    MutationId,
 };
-use crate::convert::wire::{command_checked, error_body_js};
-use crate::error::{bad_argument, from_core};
-use crate::json::Json;
-use crate::prelude::*;
-use cartsync_core::{apply, decide_batch, merge, rebase, validate, Command, ErrorBody, Limits};
+use js_sys::{Object, Reflect};
+use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
-/// A JSON argument (the JS side stringifies; unreadable text is `null`).
-fn parse(text: &str) -> Json {
-    Json::parse(text).unwrap_or(Json::Null)
+#[wasm_bindgen(typescript_custom_section)]
+const TS_IMPORTS: &'static str = r#"
+import type * as v1 from "../types/v1/index.js";
+"#;
+
+type Js<T = JsValue> = Result<T, JsValue>;
+
+fn thrown(e: ErrorBody) -> JsValue {
+    error::to_js(&e)
 }
 
-/// A command argument, with the core's message when it is not one.
-fn command_arg(command: &str) -> Result<Command, ErrorBody> {
-    let command = parse(command);
-    if !matches!(command, Json::Obj(_)) {
-        return Err(bad_argument("command: expected an object"));
-    }
-    command_checked(&command).map_err(|m| bad_argument(["command: ", &m].concat()))
+fn read<T: serde::de::DeserializeOwned>(what: &str, value: JsValue) -> Js<T> {
+    arg(what, value).map_err(thrown)
 }
 
-/// `{"ok": value}` or `{"error": {code, message}}`.
-fn answer(result: Result<Json, ErrorBody>) -> String {
-    match result {
-        Ok(v) => Obj::new().set("ok", v),
-        Err(e) => Obj::new().set("error", error_body_js(&e)),
-    }
-    .done()
-    .text()
+fn out<T: serde::Serialize + ?Sized>(value: &T) -> Js {
+    wire(value).map_err(thrown)
 }
 
-/// `null`, or the error if `command` is invalid on its own (formats,
+fn pair(a: &str, av: JsValue, b: &str, bv: JsValue) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &JsValue::from_str(a), &av);
+    let _ = Reflect::set(&o, &JsValue::from_str(b), &bv);
+    o.into()
+}
+
+/// Throws a `CartError` if `command` is invalid on its own (formats,
 /// ranges).
 #[wasm_bindgen(js_name = validateCommand)]
-pub fn validate_command(command: &str) -> String {
-    answer(command_arg(command).and_then(|c| {
-        validate(&c, &Limits::default())
-            .map(|_| Json::Null)
-            .map_err(|e| from_core(&e))
-    }))
+pub fn validate_command(#[wasm_bindgen(unchecked_param_type = "v1.Command")] command: JsValue) -> Js<()> {
+    let command: Command = read("command", command)?;
+    validate(&command, &Limits::default()).map_err(|e| thrown(from_core(&e)))
 }
 
-/// `command` applied to `cart` (version untouched).
-#[wasm_bindgen(js_name = applyCommand)]
-pub fn apply_command(cart_arg: &str, command: &str) -> String {
-    answer((|| {
-        let cart = arg(&parse(cart_arg), "cart", cart)?;
-        let command = command_arg(command)?;
-        let next = apply(&cart, &command, &Limits::default()).map_err(|e| from_core(&e))?;
-        Ok(cart_js(&next))
-    })())
+/// `command` applied to `cart` (version untouched), or a thrown `CartError`.
+#[wasm_bindgen(js_name = applyCommand, unchecked_return_type = "v1.Cart")]
+pub fn apply_command(
+    #[wasm_bindgen(unchecked_param_type = "v1.Cart")] cart: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "v1.Command")] command: JsValue,
+) -> Js {
+    let cart: Cart = read("cart", cart)?;
+    let command: Command = read("command", command)?;
+    let next = apply(&cart, &command, &Limits::default()).map_err(|e| thrown(from_core(&e)))?;
+    out(&next)
 }
 
-/// The authority's decision on a batch at time `now` (ms): `{cart,
-/// results, records, events, conflict}`. `records` maps mutation ids
-/// already applied to their stored idempotency records (`{}` or `null` for
-/// none).
-#[wasm_bindgen(js_name = applyBatch)]
-pub fn apply_batch(cart_arg: &str, mutation_list: &str, record_map: &str, now: f64) -> String {
-    answer((|| {
-        let cart = arg(&parse(cart_arg), "cart", cart)?;
-        let mutations = arg(&parse(mutation_list), "mutations", mutations)?;
-        let records = match parse(record_map) {
-            Json::Null => Records::default(),
-            map => arg(&map, "records", records)?,
-        };
-        let decision = decide_batch(&cart, &records, &mutations, &Limits::default(), &(), now as u64)
-            .map_err(|e| from_core(&e))?;
-        Ok(batch_decision_js(&decision))
-    })())
+/// The authority's decision on a batch at time `now` (ms; default: now):
+/// `{cart, results, records, events, conflict}`. `records` maps mutation
+/// ids already decided to their stored idempotency records.
+#[wasm_bindgen(js_name = applyBatch, unchecked_return_type = "v1.BatchDecision")]
+pub fn apply_batch(
+    #[wasm_bindgen(unchecked_param_type = "v1.Cart")] cart: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "v1.Mutation[]")] mutations: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, v1.IdempotencyRecord> | null | undefined")] records: JsValue,
+    now: Option<f64>,
+) -> Js {
+    let cart: Cart = read("cart", cart)?;
+    let mutations: Vec<Mutation> = read("mutations", mutations)?;
+    let records: BTreeMap<MutationId, IdempotencyRecord> = if records.is_undefined() || records.is_null() {
+        BTreeMap::new()
+    } else {
+        read("records", records)?
+    };
+    let now = now.unwrap_or_else(js_sys::Date::now) as u64;
+    let decision =
+        decide_batch(&cart, &records, &mutations, &Limits::default(), &(), now).map_err(|e| thrown(from_core(&e)))?;
+    out(&decision)
 }
 
 /// Login merge of `anonymous` into `account`: `{cart, report}`.
-#[wasm_bindgen(js_name = mergeCarts)]
-pub fn merge_carts(account: &str, anonymous: &str) -> String {
-    answer((|| {
-        let account = arg(&parse(account), "account", cart)?;
-        let anonymous = arg(&parse(anonymous), "anonymous", cart)?;
-        let (cart, report) = merge(&account, &anonymous, &Limits::default());
-        Ok(Obj::new()
-            .set("cart", cart_js(&cart))
-            .set("report", merge_report_js(&report))
-            .done())
-    })())
+#[wasm_bindgen(js_name = mergeCarts, unchecked_return_type = "{ cart: v1.Cart; report: v1.MergeReport }")]
+pub fn merge_carts(
+    #[wasm_bindgen(unchecked_param_type = "v1.Cart")] account: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "v1.Cart")] anonymous: JsValue,
+) -> Js {
+    let account: Cart = read("account", account)?;
+    let anonymous: Cart = read("anonymous", anonymous)?;
+    let (cart, report) = merge(&account, &anonymous, &Limits::default());
+    Ok(pair("cart", out(&cart)?, "report", out(&report)?))
 }
 
 /// Pending mutations rebased onto a server cart: `{cart, reconciliations}`.
-#[wasm_bindgen(js_name = rebasePending)]
-pub fn rebase_pending(server: &str, pending: &str) -> String {
-    answer((|| {
-        let server = arg(&parse(server), "server", cart)?;
-        let pending = arg(&parse(pending), "pending", mutations)?;
-        let (cart, reconciliations) = rebase(&server, &pending, &Limits::default());
-        Ok(Obj::new()
-            .set("cart", cart_js(&cart))
-            .set("reconciliations", array(&reconciliations, reconciliation_js))
-            .done())
-    })())
+#[wasm_bindgen(
+    js_name = rebasePending,
+    unchecked_return_type = "{ cart: v1.Cart; reconciliations: v1.Reconciliation[] }"
+)]
+pub fn rebase_pending(
+    #[wasm_bindgen(unchecked_param_type = "v1.Cart")] server: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "v1.Mutation[]")] pending: JsValue,
+) -> Js {
+    let server: Cart = read("server", server)?;
+    let pending: Vec<Mutation> = read("pending", pending)?;
+    let (cart, reconciliations) = rebase(&server, &pending, &Limits::default());
+    Ok(pair("cart", out(&cart)?, "reconciliations", out(&reconciliations)?))
 }

@@ -1,18 +1,19 @@
 //! The browser SDK in real headless Chromium (wasm-bindgen-test): golden
-//! vectors, persistence across a reload, outbox order, error objects, and
-//! sync against a fetch stub that fails, hangs and answers 409. The stub is
-//! an in-page authority running the core's own `decide_batch`. The client
-//! under test is the package's own JS class (pkg-template/client.js) over
-//! this build's wasm `Core`.
+//! vectors, persistence across a reload, outbox order, error objects, sync
+//! against a fetch stub that fails, hangs and answers 409 (an in-page
+//! authority running the core's own `decide_batch`), clients sharing one
+//! namespace, stable view snapshots, a full localStorage, and how events
+//! reach listeners. The client under test is the exported `CartClient`,
+//! driven through its JavaScript surface (methods called by name, as a page
+//! calls them).
 #![cfg(target_arch = "wasm32")]
 
-use cartsync::Core;
 use cartsync_core::protocol::v1::{
     CartView, ConflictResponse, CreateCartResponse, MutationsRequest, MutationsResponse,
 };
 use cartsync_core::vectors::{run_case, VectorFile};
 use cartsync_core::{decide_batch, Cart, IdempotencyRecord, Limits, MutationId};
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
@@ -22,32 +23,14 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[wasm_bindgen(module = "/pkg-template/client.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = defineCartClient)]
-    fn define_cart_client(new_core: &JsValue, ready: &JsValue) -> JsValue;
-}
-
-thread_local! {
-    /// The package's `CartClient` class over this build's `Core`.
-    static CLASS: Function = {
-        let new_core = Closure::<dyn FnMut(f64, Uint8Array) -> JsValue>::new(|timeout: f64, seed: Uint8Array| {
-            JsValue::from(Core::new(timeout, &seed.to_vec()))
-        });
-        let ready = Function::new_no_args("return Promise.resolve()");
-        define_cart_client(&new_core.into_js_value(), &ready).unchecked_into()
-    };
-}
-
 /// A `CartClient` object, its methods called by name as a page would.
 struct CartClient(JsValue);
 
 impl CartClient {
-    /// `new CartClient(options)`: what `CartClient.open` does once the
-    /// module is ready.
-    fn open(options: JsValue) -> Result<CartClient, JsValue> {
-        CLASS
-            .with(|class| Reflect::construct(class, &Array::of1(&options)))
+    /// `await CartClient.open(options)`.
+    async fn open(options: JsValue) -> Result<CartClient, JsValue> {
+        JsFuture::from(cartsync::CartClient::open(options))
+            .await
             .map(CartClient)
     }
 
@@ -68,12 +51,20 @@ impl CartClient {
         self.call("view", &[])
     }
 
-    fn subscribe(&self, listener: Function) -> Function {
-        self.call("subscribe", &[&listener]).unwrap().unchecked_into()
+    fn token(&self) -> Option<String> {
+        self.call("token", &[]).unwrap().as_string()
+    }
+
+    fn subscribe(&self, listener: &Function) -> Function {
+        self.call("subscribe", &[listener]).unwrap().unchecked_into()
+    }
+
+    async fn await_call(&self, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+        JsFuture::from(Promise::from(self.call(method, args)?)).await
     }
 
     async fn flush(&self) -> Result<JsValue, JsValue> {
-        JsFuture::from(Promise::from(self.call("flush", &[])?)).await
+        self.await_call("flush", &[]).await
     }
 
     fn close(&self) {
@@ -268,13 +259,13 @@ async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 #[wasm_bindgen_test]
 async fn outbox_survives_a_reload_in_order() {
     let ns = unique("reload");
-    let first = CartClient::open(options(&ns, Some(&silent_fetch()))).unwrap();
+    let first = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
     first.add_item(item("tee", 1)).unwrap();
     first.add_item(item("mug", 2)).unwrap();
     first.add_item(item("tee", 2)).unwrap();
     first.close();
     // A new client on the same storage: what a reload does.
-    let second = CartClient::open(options(&ns, Some(&silent_fetch()))).unwrap();
+    let second = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
     let view = second.view().unwrap();
     assert_eq!(lines(&view), vec![("tee".into(), 3.0), ("mug".into(), 2.0)]);
     assert_eq!(get(&view, &["pending"]).as_f64(), Some(3.0));
@@ -283,7 +274,9 @@ async fn outbox_survives_a_reload_in_order() {
 
 #[wasm_bindgen_test]
 async fn errors_are_cart_error_objects_and_change_nothing() {
-    let client = CartClient::open(options(&unique("errors"), Some(&silent_fetch()))).unwrap();
+    let client = CartClient::open(options(&unique("errors"), Some(&silent_fetch())))
+        .await
+        .unwrap();
     for (arg, code) in [
         (item("bad sku", 1), "invalid_sku"),
         (item("tee", 0), "quantity_out_of_range"),
@@ -303,7 +296,9 @@ async fn errors_are_cart_error_objects_and_change_nothing() {
 #[wasm_bindgen_test]
 async fn sends_in_order_and_acknowledges() {
     let fake = Rc::new(RefCell::new(Fake::default()));
-    let client = CartClient::open(options(&unique("order"), Some(&stub_fetch(fake.clone())))).unwrap();
+    let client = CartClient::open(options(&unique("order"), Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
     for sku in ["a", "b", "c", "d"] {
         client.add_item(item(sku, 1)).unwrap();
     }
@@ -336,7 +331,9 @@ async fn sends_in_order_and_acknowledges() {
 async fn retries_network_errors_timeouts_and_5xx_exactly_once() {
     let fake = Rc::new(RefCell::new(Fake::default()));
     fake.borrow_mut().faults = VecDeque::from([Fault::NetworkError, Fault::Hang, Fault::Status(503)]);
-    let client = CartClient::open(options(&unique("retry"), Some(&stub_fetch(fake.clone())))).unwrap();
+    let client = CartClient::open(options(&unique("retry"), Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
     client.add_item(item("tee", 2)).unwrap();
     eventually("the add is acknowledged", || {
         get(&client.view().unwrap(), &["pending"]).as_f64() == Some(0.0)
@@ -351,7 +348,9 @@ async fn retries_network_errors_timeouts_and_5xx_exactly_once() {
 #[wasm_bindgen_test]
 async fn a_409_rebases_and_resends_with_the_new_base_version() {
     let fake = Rc::new(RefCell::new(Fake::default()));
-    let client = CartClient::open(options(&unique("conflict"), Some(&stub_fetch(fake.clone())))).unwrap();
+    let client = CartClient::open(options(&unique("conflict"), Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
     client.add_item(item("tee", 1)).unwrap();
     client.flush().await.unwrap();
     // Another device removes the tee behind this client's back (v2).
@@ -369,7 +368,7 @@ async fn a_409_rebases_and_resends_with_the_new_base_version() {
         sink.borrow_mut()
             .push(get(&e, &["type"]).as_string().unwrap_or_default());
     });
-    let _unsubscribe = client.subscribe(listener.as_ref().unchecked_ref::<Function>().clone());
+    let _unsubscribe = client.subscribe(listener.as_ref().unchecked_ref::<Function>());
     let set = item("tee", 5);
     client.set_quantity(set).unwrap();
     client.flush().await.unwrap();
@@ -394,7 +393,9 @@ async fn a_409_rebases_and_resends_with_the_new_base_version() {
 /// an explicit `null` is a `bad_request`.
 #[wasm_bindgen_test]
 async fn arguments_default_only_when_missing() {
-    let client = CartClient::open(options(&unique("defaults"), Some(&silent_fetch()))).unwrap();
+    let client = CartClient::open(options(&unique("defaults"), Some(&silent_fetch())))
+        .await
+        .unwrap();
     let parse = |s: &str| js_sys::JSON::parse(s).unwrap();
     let view = client.add_item(parse(r#"{"sku":"tee"}"#)).unwrap();
     assert_eq!(lines(&view), vec![("tee".into(), 1.0)]);
@@ -424,14 +425,16 @@ async fn arguments_default_only_when_missing() {
 /// called the function `subscribe` returned.
 #[wasm_bindgen_test]
 async fn unsubscribe_stops_events() {
-    let client = CartClient::open(options(&unique("unsubscribe"), Some(&silent_fetch()))).unwrap();
+    let client = CartClient::open(options(&unique("unsubscribe"), Some(&silent_fetch())))
+        .await
+        .unwrap();
     let heard = Rc::new(RefCell::new(Vec::<String>::new()));
     let sink = heard.clone();
     let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
         sink.borrow_mut()
             .push(get(&e, &["type"]).as_string().unwrap_or_default());
     });
-    let unsubscribe = client.subscribe(listener.as_ref().unchecked_ref::<Function>().clone());
+    let unsubscribe = client.subscribe(listener.as_ref().unchecked_ref::<Function>());
     client.add_item(item("tee", 1)).unwrap();
     sleep(0).await;
     assert!(heard.borrow().iter().any(|t| t == "change"), "{:?}", heard.borrow());
@@ -448,7 +451,9 @@ async fn unsubscribe_stops_events() {
 async fn flush_after_a_failure_sends_at_once_instead_of_rejecting_with_the_old_error() {
     let fake = Rc::new(RefCell::new(Fake::default()));
     fake.borrow_mut().faults = VecDeque::from([Fault::NetworkError]);
-    let client = CartClient::open(options(&unique("flush-retry"), Some(&stub_fetch(fake.clone())))).unwrap();
+    let client = CartClient::open(options(&unique("flush-retry"), Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
     client.add_item(item("tee", 1)).unwrap();
     eventually("the first attempt fails", || {
         get(&client.view().unwrap(), &["status"]).as_string().as_deref() == Some("error")
@@ -475,14 +480,17 @@ async fn close_in_the_same_task_as_open_leaves_no_dangling_callbacks() {
         .unwrap();
     let ns = unique("mount-unmount");
     let fake = Rc::new(RefCell::new(Fake::default()));
-    let first = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone())))).unwrap();
+    let first = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
     first.add_item(item("tee", 1)).unwrap();
     first.close();
-    drop(first);
     sleep(100).await;
     // The lock the closed client asked for went back at once: a new client
     // on the same storage takes it and sends what the first one left.
-    let second = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone())))).unwrap();
+    let second = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
     second
         .flush()
         .await
@@ -495,4 +503,213 @@ async fn close_in_the_same_task_as_open_leaves_no_dangling_callbacks() {
     }
     assert!(errors.borrow().is_empty(), "uncaught errors: {:?}", errors.borrow());
     second.close();
+}
+
+/// Bug: a second `CartClient` in one page (a header mini-cart and a product
+/// page) never synced. Clients of one namespace share one engine: both see
+/// every change, either's add is sent, and closing one leaves the other
+/// working (React StrictMode's open → close → open).
+#[wasm_bindgen_test]
+async fn clients_of_one_namespace_share_one_cart_and_one_flusher() {
+    let fake = Rc::new(RefCell::new(Fake::default()));
+    let ns = unique("two-clients");
+    let header = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
+    let page = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
+    page.add_item(item("tee", 1)).unwrap();
+    assert_eq!(
+        lines(&header.view().unwrap()),
+        vec![("tee".into(), 1.0)],
+        "the other client sees it at once"
+    );
+    page.flush().await.expect("the second client's add is sent");
+    assert_eq!(fake.borrow().applied, 1);
+    // StrictMode: the first effect's cleanup closes, the second opens again.
+    header.close();
+    let again = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
+    again.add_item(item("mug", 2)).unwrap();
+    page.add_item(item("tee", 1)).unwrap();
+    again.flush().await.expect("still one working engine");
+    assert_eq!(fake.borrow().applied, 3);
+    assert_eq!(page.token(), again.token());
+    assert!(page.token().is_some(), "the cart token is readable");
+    // Open and close in any order leaves a working client.
+    page.close();
+    again.add_item(item("cap", 1)).unwrap();
+    again.flush().await.unwrap();
+    assert_eq!(fake.borrow().applied, 4);
+    again.close();
+    let closed = header.add_item(item("tee", 1)).unwrap_err();
+    assert_eq!(get(&closed, &["code"]).as_string().as_deref(), Some("client_closed"));
+    // Another endpoint on the same namespace is refused, not silently shared.
+    let a = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
+    let other = Object::new();
+    Reflect::set(&other, &"endpoint".into(), &"/elsewhere".into()).unwrap();
+    Reflect::set(&other, &"namespace".into(), &ns.as_str().into()).unwrap();
+    let err = CartClient::open(other.into()).await.err().expect("refused");
+    assert_eq!(get(&err, &["code"]).as_string().as_deref(), Some("bad_request"));
+    a.close();
+}
+
+/// Bug: `view()` returned a new object on every call, so
+/// `useSyncExternalStore(cart.subscribe, () => cart.view())` looped. The
+/// snapshot stays the same object until something changes, a change
+/// reuses the unchanged lines' objects, and snapshots are frozen.
+#[wasm_bindgen_test]
+async fn view_is_a_stable_frozen_snapshot_that_reuses_unchanged_lines() {
+    let client = CartClient::open(options(&unique("snapshot"), Some(&silent_fetch())))
+        .await
+        .unwrap();
+    for sku in ["a", "b", "c"] {
+        client.add_item(item(sku, 1)).unwrap();
+    }
+    let first = client.view().unwrap();
+    assert!(
+        Object::is(&first, &client.view().unwrap()),
+        "nothing changed: the same object"
+    );
+    assert!(Object::<JsValue>::is_frozen(first.unchecked_ref::<Object>()));
+    let line = |v: &JsValue, i: u32| Array::from(&get(v, &["lines"])).get(i);
+    assert!(Object::<JsValue>::is_frozen(line(&first, 0).unchecked_ref::<Object>()));
+    let returned = client.set_quantity(item("b", 4)).unwrap();
+    let second = client.view().unwrap();
+    assert!(
+        Object::is(&returned, &second),
+        "the command returns the snapshot view() gives"
+    );
+    assert!(!Object::is(&first, &second), "a change is a new snapshot");
+    assert!(
+        Object::is(&line(&first, 0), &line(&second, 0)),
+        "line a kept its object"
+    );
+    assert!(
+        Object::is(&line(&first, 2), &line(&second, 2)),
+        "line c kept its object"
+    );
+    assert!(!Object::is(&line(&first, 1), &line(&second, 1)), "line b is new");
+    assert_eq!(
+        get(&line(&first, 1), &["quantity"]).as_f64(),
+        Some(1.0),
+        "the old snapshot is unchanged"
+    );
+    // camelCase everywhere.
+    assert!(Reflect::has(&second, &"shippingOption".into()).unwrap());
+    assert!(Reflect::has(&second, &"lastError".into()).unwrap());
+    assert!(Reflect::has(&line(&second, 0), &"unitPrice".into()).unwrap());
+    client.close();
+}
+
+/// A command whose record localStorage refuses (the quota) throws
+/// `storage_full` and does not count: nothing pending, nothing sent, the
+/// view as it was.
+#[wasm_bindgen_test]
+async fn a_command_that_cannot_be_stored_throws_storage_full_and_does_not_count() {
+    let fake = Rc::new(RefCell::new(Fake::default()));
+    let client = CartClient::open(options(&unique("quota"), Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
+    client.add_item(item("tee", 1)).unwrap();
+    client.flush().await.unwrap();
+    let before = client.view().unwrap();
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    // Fill localStorage to its quota.
+    let mut chunk = "x".repeat(1 << 20);
+    let mut filled = Vec::new();
+    while chunk.len() > 8 {
+        let key = format!("filler-{}", filled.len());
+        if storage.set_item(&key, &chunk).is_ok() {
+            filled.push(key);
+        } else {
+            chunk.truncate(chunk.len() / 2);
+        }
+    }
+    let err = client.add_item(item("mug", 1)).unwrap_err();
+    for key in &filled {
+        storage.remove_item(key).unwrap();
+    }
+    assert_eq!(get(&err, &["code"]).as_string().as_deref(), Some("storage_full"));
+    let after = client.view().unwrap();
+    assert!(Object::is(&before, &after), "the view is as it was");
+    assert_eq!(get(&after, &["pending"]).as_f64(), Some(0.0));
+    sleep(50).await;
+    assert_eq!(fake.borrow().applied, 1, "nothing was sent");
+    client.add_item(item("mug", 1)).unwrap();
+    client.flush().await.unwrap();
+    assert_eq!(fake.borrow().applied, 2, "with room again, commands count");
+    client.close();
+}
+
+/// Listeners hear events in a microtask after the change, never in the
+/// middle of it; a listener may call back into the client; one that
+/// throws is reported and the others still hear the event.
+#[wasm_bindgen_test]
+async fn events_come_in_a_microtask_reentrant_and_a_throwing_listener_is_reported() {
+    let client = Rc::new(
+        CartClient::open(options(&unique("events"), Some(&silent_fetch())))
+            .await
+            .unwrap(),
+    );
+    let heard = Rc::new(RefCell::new(Vec::<(String, f64)>::new()));
+    let thrower = Function::new_with_args("e", "throw new Error('listener failed')");
+    let _u1 = client.subscribe(&thrower);
+    let (sink, inner) = (heard.clone(), client.clone());
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        // Calling back into the client from a listener works.
+        let pending = get(&inner.view().unwrap(), &["pending"]).as_f64().unwrap_or(-1.0);
+        sink.borrow_mut()
+            .push((get(&e, &["type"]).as_string().unwrap_or_default(), pending));
+    });
+    let _u2 = client.subscribe(listener.as_ref().unchecked_ref());
+    // reportError reaches window's "error" event.
+    let reported = Rc::new(RefCell::new(0));
+    let count = reported.clone();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        e.prevent_default();
+        *count.borrow_mut() += 1;
+    });
+    let window = web_sys::window().unwrap();
+    window
+        .add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .unwrap();
+    client.add_item(item("tee", 1)).unwrap();
+    assert!(heard.borrow().is_empty(), "nothing is heard during the call");
+    sleep(0).await;
+    window
+        .remove_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .unwrap();
+    assert_eq!(
+        heard.borrow().first(),
+        Some(&("change".to_string(), 1.0)),
+        "{:?}",
+        heard.borrow()
+    );
+    assert!(*reported.borrow() >= 1, "the throwing listener was reported");
+    client.close();
+}
+
+/// Mutation ids are UUID v4 (from `crypto.getRandomValues`), one storage
+/// key per mutation.
+#[wasm_bindgen_test]
+async fn mutation_ids_are_uuid_v4_in_their_own_storage_keys() {
+    let ns = unique("ids");
+    let client = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
+    client.add_item(item("tee", 1)).unwrap();
+    client.add_item(item("mug", 1)).unwrap();
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let prefix = format!("{ns}/cartsync:v1:m:");
+    let ids: Vec<String> = (0..storage.length().unwrap())
+        .filter_map(|i| storage.key(i).unwrap())
+        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    for id in ids {
+        let parsed = MutationId::parse(&id).expect("a hyphenated UUID");
+        assert_eq!(parsed.0.get_version_num(), 4, "{id}");
+    }
+    client.close();
 }

@@ -3,7 +3,8 @@
 // Run by scripts/pkg-smoke.sh after `make pkg`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mergeCarts, rebasePending, applyBatch, validateCommand, applyCommand, CartError } from "cartsync";
+import { mergeCarts, rebasePending, applyBatch, validateCommand, applyCommand, CartError, CartClient } from "cartsync";
+import * as rules from "cartsync/rules";
 
 test("merge sums same lines, caps at 999 and reports the excess", () => {
   const account = { version: 3, lines: [{ sku: "tee", options: { size: "M" }, quantity: 998 }] };
@@ -35,4 +36,15 @@ test("invalid input throws a CartError with a stable code", () => {
   assert.throws(() => validateCommand({ type: "add_item", sku: "a b", quantity: 1 }), (e) => e instanceof CartError && e.code === "invalid_sku");
   assert.throws(() => applyCommand({ version: 0 }, { type: "add_item", sku: "tee", quantity: 0 }), (e) => e instanceof CartError && e.code === "quantity_out_of_range");
   assert.throws(() => applyCommand({ version: 0 }, { type: "explode" }), (e) => e instanceof CartError && e.code === "bad_request");
+});
+
+// Server-side rendering imports the browser API too: it must link, and
+// `open()` must say clearly that there is no browser here.
+test("CartClient imports under Node and open() rejects with unsupported_environment", async () => {
+  assert.equal(typeof CartClient.open, "function");
+  await assert.rejects(
+    CartClient.open({ endpoint: "/api/v1" }),
+    (e) => e instanceof CartError && e.code === "unsupported_environment",
+  );
+  assert.equal(rules.mergeCarts, mergeCarts, "cartsync/rules is the same module in Node");
 });

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` against the packed package (scripts/pkg-smoke.sh):
 // the declarations must describe the API as the tests use it. A type error
 // here fails `make test`.
-import { CartClient, CartError, type CartEvent, type CartView, type v1 } from "cartsync";
+import { CartClient, CartError, type CartErrorCode, type CartEvent, type CartView, type MergeReport, type Order, type v1 } from "cartsync";
 import { mergeCarts, ready } from "cartsync/rules";
 
 async function storefront(): Promise<number> {
@@ -13,11 +13,12 @@ async function storefront(): Promise<number> {
     if (event.type === "merged") console.log(event.report.summed.length);
   });
   await cart.flush();
-  const report: v1.MergeReport = await cart.login("user-token");
+  const report: MergeReport = await cart.login("user-token");
+  const token: string | undefined = cart.token();
   const result = await cart.checkout({ idempotencyKey: "k1" });
   if ("order" in result) {
-    const order: v1.Order = result.order;
-    console.log(order.totals.estimated_total.amount);
+    const order: Order = result.order;
+    console.log(order.totals.estimatedTotal.amount, order.lines[0]?.unitPrice.amount);
   } else {
     for (const p of result.problems) if (p.type === "out_of_stock") console.log(p.available);
   }
@@ -25,8 +26,12 @@ async function storefront(): Promise<number> {
   try {
     cart.addItem({ sku: "bad sku" });
   } catch (e) {
-    if (e instanceof CartError) console.log(e.code);
+    if (e instanceof CartError) {
+      const code: CartErrorCode = e.code;
+      if (code === "storage_full") console.log("full");
+    }
   }
+  console.log(token, view.shippingOption, view.lastError?.code, report.couponsPending);
   return view.pending + report.added.length;
 }
 

@@ -17,7 +17,7 @@ export function describe(line, catalog) {
   return {
     name: line.name ?? product?.name ?? line.sku,
     image: line.image ?? product?.image ?? "images/favicon.svg",
-    price: line.unitPrice ?? line.unit_price ?? product?.price ?? null,
+    price: line.unitPrice ?? product?.price ?? null,
   };
 }
 

@@ -13,13 +13,13 @@ function productName(sku, options, catalog) {
 function problemItem(p, catalog, act) {
   switch (p.type) {
     case "price_changed": {
-      const up = p.old_price && p.new_price.amount > p.old_price.amount;
+      const up = p.oldPrice && p.newPrice.amount > p.oldPrice.amount;
       return h(
         "li",
         { class: "problem", "data-testid": `problem-price_changed-${p.sku}`, "data-type": p.type },
         h("span", { class: "problem__tag" }, up ? "Price up" : "Price changed"),
-        h("p", {}, h("strong", {}, productName(p.sku, p.options, catalog)), " is now ", h("strong", {}, money(p.new_price)),
-          p.old_price ? [" (was ", h("s", {}, money(p.old_price)), ")"] : null, "."),
+        h("p", {}, h("strong", {}, productName(p.sku, p.options, catalog)), " is now ", h("strong", {}, money(p.newPrice)),
+          p.oldPrice ? [" (was ", h("s", {}, money(p.oldPrice)), ")"] : null, "."),
       );
     }
     case "out_of_stock": {
@@ -96,7 +96,7 @@ export function orderContent(order, catalog, onClose) {
           "li",
           { "data-testid": `order-line-${lineKey(l.sku, l.options)}` },
           h("span", {}, `${l.quantity} × ${l.name ?? productName(l.sku, l.options, catalog)}`, Object.keys(l.options ?? {}).length ? ` (${optionLabel(l.options)})` : ""),
-          h("span", {}, money({ amount: l.unit_price.amount * l.quantity, currency: l.unit_price.currency })),
+          h("span", {}, money({ amount: l.unitPrice.amount * l.quantity, currency: l.unitPrice.currency })),
         ),
       ),
     ),
@@ -105,7 +105,7 @@ export function orderContent(order, catalog, onClose) {
       { class: "totals" },
       h("div", { class: "totals__row" }, h("dt", {}, "Subtotal"), h("dd", {}, money(t.subtotal))),
       t.discount.amount ? h("div", { class: "totals__row totals__row--discount" }, h("dt", {}, `Discount ${order.coupons.join(", ")}`), h("dd", {}, `−${money(t.discount)}`)) : null,
-      h("div", { class: "totals__row totals__row--grand" }, h("dt", {}, "Total"), h("dd", { "data-testid": "order-total" }, money(t.estimated_total))),
+      h("div", { class: "totals__row totals__row--grand" }, h("dt", {}, "Total"), h("dd", { "data-testid": "order-total" }, money(t.estimatedTotal))),
     ),
     h("div", { class: "dialog__actions" }, h("button", { type: "button", class: "button", "data-testid": "order-close", onclick: onClose }, "Continue shopping")),
   ];

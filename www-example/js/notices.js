@@ -26,7 +26,7 @@ function named(ref, nameOf) {
 
 /** Whether a merge report has anything to tell. */
 export function reportIsEmpty(r) {
-  return !r.summed.length && !r.added.length && !r.dropped.length && !r.coupons_pending.length && !r.coupons_dropped.length;
+  return !r.summed.length && !r.added.length && !r.dropped.length && !r.couponsPending.length && !r.couponsDropped.length;
 }
 
 /** Fills the report dialog for `user` with the merge report. */
@@ -35,7 +35,7 @@ export function renderReport(container, user, report, nameOf) {
   for (const s of report.summed) {
     items.push(
       h("li", { "data-testid": `merged-summed-${s.sku}` },
-        h("strong", {}, named(s, nameOf)), `: ${s.account_quantity} already in your account + ${s.anonymous_quantity} from this visit = ${s.quantity}`,
+        h("strong", {}, named(s, nameOf)), `: ${s.accountQuantity} already in your account + ${s.anonymousQuantity} from this visit = ${s.quantity}`,
         s.excess ? h("span", { class: "warn" }, ` (${s.excess} over the limit of 999 could not be kept)`) : null),
     );
   }
@@ -45,14 +45,14 @@ export function renderReport(container, user, report, nameOf) {
   for (const d of report.dropped) {
     items.push(h("li", { class: "warn", "data-testid": `merged-dropped-${d.sku}` }, "Could not fit ", h("strong", {}, named(d, nameOf)), ` × ${d.quantity}: your bag is full`));
   }
-  if (report.coupons_pending.length) {
-    items.push(h("li", {}, `Codes ${report.coupons_pending.join(", ")} will be checked again before you pay`));
+  if (report.couponsPending.length) {
+    items.push(h("li", {}, `Codes ${report.couponsPending.join(", ")} will be checked again before you pay`));
   }
-  if (report.coupons_dropped.length) {
-    items.push(h("li", { class: "warn" }, `Codes ${report.coupons_dropped.join(", ")} did not fit`));
+  if (report.couponsDropped.length) {
+    items.push(h("li", { class: "warn" }, `Codes ${report.couponsDropped.join(", ")} did not fit`));
   }
-  if (report.shipping_option) {
-    items.push(h("li", {}, `Delivery: ${report.shipping_option}`));
+  if (report.shippingOption) {
+    items.push(h("li", {}, `Delivery: ${report.shippingOption}`));
   }
   document.getElementById("report-title").textContent = `Welcome, ${user}`;
   fill(

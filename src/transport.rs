@@ -1,0 +1,144 @@
+//! Sending one request the engine asked for: `fetch` (the page's, or the
+//! one given to `open`) with an `AbortController` that aborts it after the
+//! timeout. It never fails: no answer (network error, abort, CORS) is
+//! status 0, and a body that is not JSON reads as `null`. What the answer
+//! means is the engine's to decide (`RequestKind::sort`).
+
+use cartsync_core::engine::{AnswerBody, Request, RequestKind};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// What came back.
+pub struct Answer {
+    pub status: u16,
+    pub retry_after_ms: Option<u64>,
+    pub body: Body,
+}
+
+/// A response body as JavaScript parsed it (`response.json()`).
+pub struct Body(JsValue);
+
+impl AnswerBody for Body {
+    fn read<T: DeserializeOwned>(&self) -> Option<T> {
+        crate::convert::from_js(self.0.clone()).ok()
+    }
+}
+
+/// Where and how requests go.
+pub struct Transport {
+    /// The API base, without a trailing slash.
+    pub endpoint: String,
+    /// `fetch` replaced by the page, if it was.
+    pub fetch: Option<js_sys::Function>,
+    pub timeout_ms: u64,
+}
+
+impl Transport {
+    /// The request's JSON body.
+    fn body(kind: &RequestKind) -> Result<String, cartsync_core::ErrorBody> {
+        match kind {
+            RequestKind::CreateCart | RequestKind::Attach { .. } => Ok("{}".into()),
+            RequestKind::Mutations { body, .. } => crate::convert::text(body),
+            RequestKind::Checkout { body, .. } => crate::convert::text(body),
+        }
+    }
+
+    /// Sends `request`; resolves to its answer.
+    pub fn send(&self, request: &Request) -> impl std::future::Future<Output = Answer> + 'static {
+        let url = [self.endpoint.as_str(), &request.kind.path()].concat();
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        let headers = js_sys::Object::new();
+        let header = |name: &str, value: &str| {
+            let _ = js_sys::Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
+        };
+        header("Accept", "application/json");
+        header("Content-Type", "application/json");
+        if let Some(user) = &request.auth {
+            header("Authorization", &["Bearer ", user].concat());
+        }
+        if let Some(key) = request.kind.idempotency_key() {
+            header("Idempotency-Key", key);
+        }
+        init.set_headers(&headers);
+        let body = Self::body(&request.kind);
+        let fetch = self.fetch.clone();
+        let timeout = i32::try_from(self.timeout_ms).unwrap_or(i32::MAX);
+        async move {
+            let Ok(body) = body else {
+                return no_answer();
+            };
+            init.set_body(&JsValue::from_str(&body));
+            exchange(fetch, url, init, timeout).await
+        }
+    }
+}
+
+fn no_answer() -> Answer {
+    Answer {
+        status: 0,
+        retry_after_ms: None,
+        body: Body(JsValue::NULL),
+    }
+}
+
+async fn exchange(fetch: Option<js_sys::Function>, url: String, init: web_sys::RequestInit, timeout: i32) -> Answer {
+    let Some(window) = web_sys::window() else {
+        return no_answer();
+    };
+    // The timeout aborts the fetch (and its body); the closure lives until
+    // this exchange is over, and the timer is cleared then.
+    let controller = web_sys::AbortController::new().ok();
+    let abort = controller
+        .clone()
+        .map(|c| Closure::<dyn FnMut()>::new(move || c.abort()));
+    let timer = match (&controller, &abort) {
+        (Some(c), Some(abort)) => {
+            init.set_signal(Some(&c.signal()));
+            window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(abort.as_ref().unchecked_ref(), timeout)
+                .ok()
+        }
+        _ => None,
+    };
+    let answer = fetched(&window, fetch, &url, &init).await;
+    if let Some(handle) = timer {
+        window.clear_timeout_with_handle(handle);
+    }
+    drop(abort);
+    answer.unwrap_or_else(|_| no_answer())
+}
+
+async fn fetched(
+    window: &web_sys::Window,
+    fetch: Option<js_sys::Function>,
+    url: &str,
+    init: &web_sys::RequestInit,
+) -> Result<Answer, JsValue> {
+    let promise: js_sys::Promise = match fetch {
+        Some(f) => f
+            .call2(&JsValue::UNDEFINED, &JsValue::from_str(url), init)?
+            .dyn_into()?,
+        None => window.fetch_with_str_and_init(url, init),
+    };
+    let response: web_sys::Response = JsFuture::from(promise).await?.dyn_into()?;
+    let status = response.status();
+    let retry_after_ms = response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(|s| s.saturating_mul(1000));
+    let body = match response.json() {
+        Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    };
+    Ok(Answer {
+        status,
+        retry_after_ms,
+        body: Body(body),
+    })
+}
