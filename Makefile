@@ -67,7 +67,7 @@ server-release:
 
 # playwright-core and vite (package-lock.json) on checkouts that predate them.
 node-deps:
-	@[ -d node_modules/playwright-core ] && [ -d node_modules/vite ] || npm ci --no-audit --no-fund --loglevel=error
+	@[ -d node_modules/playwright-core ] && [ -d node_modules/vite ] && [ -d node_modules/webpack ] || npm ci --no-audit --no-fund --loglevel=error
 
 # End to end: Playwright (playwright-core, /usr/bin/chromium) against the
 # real server binary, one server per test file on a free 127.0.0.1 port;

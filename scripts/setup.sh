@@ -38,7 +38,7 @@ missing=""
 for tool in wasm-opt esbuild tsc; do
   [ -x "node_modules/.bin/$tool" ] || missing="$missing $tool"
 done
-for package in playwright-core vite; do
+for package in playwright-core vite webpack; do
   [ -d "node_modules/$package" ] || missing="$missing $package"
 done
 if [ -n "$missing" ]; then
