@@ -79,6 +79,11 @@ pub struct Hub {
     next_listener: u64,
     queued: Vec<JsValue>,
     dispatch_scheduled: bool,
+    /// The microtask that dispatches queued events, made once (a closure
+    /// per event would cost an allocation and a finalizer each).
+    dispatcher: Option<Closure<dyn FnMut()>>,
+    /// `{type: "change"}`, made once: it carries nothing else.
+    change: Option<JsValue>,
     waiters: Vec<Waiter>,
     pub view: ViewCache,
     pub tabs: Tabs,
@@ -119,6 +124,8 @@ pub fn open(namespace: String, storage: Storage, transport: Transport, config: C
             next_listener: 1,
             queued: Vec::new(),
             dispatch_scheduled: false,
+            dispatcher: None,
+            change: None,
             waiters: Vec::new(),
             view: ViewCache::default(),
             tabs: Tabs::default(),
@@ -246,16 +253,25 @@ impl Hub {
     /// Queues an event for listeners: they hear it in a microtask, after the
     /// state change that produced it, never in the middle of one.
     fn emit(&mut self, event: &Event) {
-        let value = match api(event) {
-            Ok(v) => v,
-            Err(_) => return,
+        let value = match (event, &self.change) {
+            (Event::Change, Some(change)) => change.clone(),
+            _ => match api(event) {
+                Ok(v) => v,
+                Err(_) => return,
+            },
         };
+        if let (Event::Change, None) = (event, &self.change) {
+            js_sys::Object::<JsValue>::freeze(value.unchecked_ref::<Object>());
+            self.change = Some(value.clone());
+        }
         self.queued.push(value);
         if !self.dispatch_scheduled {
             self.dispatch_scheduled = true;
             let this = self.this.clone();
-            let task = Closure::once_into_js(move || dispatch(&this));
-            crate::tabs::queue_microtask(task.unchecked_ref());
+            let task = self
+                .dispatcher
+                .get_or_insert_with(|| Closure::new(move || dispatch(&this)));
+            crate::tabs::queue_microtask(task.as_ref().unchecked_ref());
         }
     }
 

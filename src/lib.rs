@@ -46,13 +46,3 @@ mod view;
 pub use cartsync_core as core;
 #[cfg(all(feature = "client", target_arch = "wasm32"))]
 pub use client::CartClient;
-
-/// A small free-list allocator (coalescing, address-ordered) instead of
-/// dlmalloc: about 8 KB less wasm (3.4 KB gzip). A cart makes few, small
-/// allocations, so a linear free list is fast enough.
-// SAFETY: wasm32-unknown-unknown without the atomics feature runs on one
-// thread, which is what `AssumeSingleThreaded` requires.
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -72,7 +72,8 @@ impl ViewCache {
             }
             _ => self.rebuild(now)?,
         };
-        Object::<JsValue>::freeze(lines.unchecked_ref());
+        // The array itself is not frozen: V8 copies a frozen array on the
+        // slow path (`slice` of 1,000 lines took ~110 µs instead of ~2).
         self.lines = Some(lines.clone());
         Ok(lines)
     }

@@ -66,6 +66,7 @@ async function sdk(mod, lines) {
   check(client.view().lines.length === lines, "the client's cart has all lines");
   const keyPrefix = `${ns}/cartsync:v1:m:`;
   let view;
+  let probe = null;
   return {
     run(i) {
       const o = op(i, lines);
@@ -75,13 +76,22 @@ async function sdk(mod, lines) {
       check(view.lines.length === lines && view.pending === 1, "the view shows the mutation");
       check(mutationKeys(keyPrefix) === 1, "the mutation is in localStorage");
       await client.flush();
-    },
-    /** Diagnostic: view() alone (engine view + conversion to JS), nothing pending. */
-    probe() {
+      // The acknowledgement changed the view (pending, status, totals):
+      // the first view() after it builds a snapshot, the second reuses it.
       const t0 = performance.now();
+      const fresh = client.view();
+      const t1 = performance.now();
       client.view();
-      return (performance.now() - t0) * 1000;
+      const t2 = performance.now();
+      // What the snapshot would cost as JSON.parse of its text, in the same page.
+      const text = JSON.stringify(fresh);
+      const t3 = performance.now();
+      JSON.parse(text);
+      const t4 = performance.now();
+      probe = { changed: (t1 - t0) * 1000, unchanged: (t2 - t1) * 1000, parse: (t4 - t3) * 1000 };
     },
+    /** Diagnostics of the last op: view() after a change, view() again, JSON.parse of the view's text. */
+    probe: () => probe,
     done() {
       client.close();
       client.free?.();
@@ -89,8 +99,39 @@ async function sdk(mod, lines) {
   };
 }
 
+/**
+ * The floor: a bare `localStorage.setItem` of a mutation record like the
+ * SDK's (made untimed beforehand), under a new key; removed again untimed,
+ * as the SDK removes it once acknowledged.
+ */
+async function setItemBaseline(lines) {
+  const record = (i) => {
+    const o = op(i, lines);
+    const command = o.add
+      ? { type: "add_item", sku: o.sku, quantity: 1, options: {} }
+      : { type: "set_quantity", sku: o.sku, options: {}, quantity: o.quantity };
+    const id = crypto.randomUUID();
+    const text = JSON.stringify({ mutation: { id, base_version: o.add ? null : 2, command }, created_at: Date.now() });
+    return [`setitem/cartsync:v1:m:${id}`, text];
+  };
+  let next = record(0);
+  return {
+    run() {
+      localStorage.setItem(next[0], next[1]);
+    },
+    after(i) {
+      check(localStorage.getItem(next[0]) === next[1], "the record is in localStorage");
+      localStorage.removeItem(next[0]);
+      next = record(i + 1);
+    },
+    done() {},
+  };
+}
+
 const IMPLS = {
   cartsync: (lines) => sdk({ CartClient }, lines),
+
+  setItem: setItemBaseline,
 
   /** A second build of the package (BENCH_PKG_B), for A/B comparisons. */
   async "cartsync-b"(lines) {
@@ -197,18 +238,21 @@ export async function optimistic(impl, lines, ops, warmup) {
   localStorage.clear();
   const it = await IMPLS[impl](lines);
   const us = [];
-  const probe = [];
+  const probes = [];
   for (let i = 0; i < warmup + ops; i++) {
     const t0 = performance.now();
     it.run(i);
     const t1 = performance.now();
     if (i >= warmup) us.push((t1 - t0) * 1000);
     await it.after(i);
-    if (i >= warmup && it.probe) probe.push(it.probe());
+    if (i >= warmup && it.probe) probes.push(it.probe());
   }
   it.done();
   localStorage.clear();
-  return { ...summarize(us), probe: probe.length ? summarize(probe) : null };
+  const probe = probes.length
+    ? Object.fromEntries(["changed", "unchanged", "parse"].map((k) => [k, summarize(probes.map((p) => p[k]))]))
+    : null;
+  return { ...summarize(us), probe };
 }
 
 const uuid = () => crypto.randomUUID();
