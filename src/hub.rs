@@ -79,9 +79,6 @@ pub struct Hub {
     next_listener: u64,
     queued: Vec<JsValue>,
     dispatch_scheduled: bool,
-    /// The microtask that dispatches queued events, made once (a closure
-    /// per event would cost an allocation and a finalizer each).
-    dispatcher: Option<Closure<dyn FnMut()>>,
     /// `{type: "change"}`, made once: it carries nothing else.
     change: Option<JsValue>,
     waiters: Vec<Waiter>,
@@ -95,6 +92,27 @@ pub struct Hub {
 thread_local! {
     /// The live hubs of this document, by namespace.
     static HUBS: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
+    /// Hubs with events queued for the next microtask.
+    static DUE: RefCell<Vec<Weak<RefCell<Hub>>>> = const { RefCell::new(Vec::new()) };
+    /// The microtask that dispatches them: made once and kept for the life
+    /// of the page (a hub may be gone by the time it runs; a closure per
+    /// event would cost an allocation and a finalizer each).
+    static DISPATCH: Closure<dyn FnMut()> = Closure::new(|| {
+        for hub in DUE.with(|due| std::mem::take(&mut *due.borrow_mut())) {
+            dispatch(&hub);
+        }
+    });
+}
+
+fn schedule_dispatch(hub: Weak<RefCell<Hub>>) {
+    let first = DUE.with(|due| {
+        let mut due = due.borrow_mut();
+        due.push(hub);
+        due.len() == 1
+    });
+    if first {
+        DISPATCH.with(|task| crate::tabs::queue_microtask(task.as_ref().unchecked_ref()));
+    }
 }
 
 /// The live hub of `namespace`, if there is one.
@@ -124,7 +142,6 @@ pub fn open(namespace: String, storage: Storage, transport: Transport, config: C
             next_listener: 1,
             queued: Vec::new(),
             dispatch_scheduled: false,
-            dispatcher: None,
             change: None,
             waiters: Vec::new(),
             view: ViewCache::default(),
@@ -267,11 +284,7 @@ impl Hub {
         self.queued.push(value);
         if !self.dispatch_scheduled {
             self.dispatch_scheduled = true;
-            let this = self.this.clone();
-            let task = self
-                .dispatcher
-                .get_or_insert_with(|| Closure::new(move || dispatch(&this)));
-            crate::tabs::queue_microtask(task.as_ref().unchecked_ref());
+            schedule_dispatch(self.this.clone());
         }
     }
 
