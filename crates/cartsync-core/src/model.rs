@@ -34,11 +34,25 @@ impl fmt::Display for Sku {
 /// client sent them in.
 pub use crate::options::Options;
 
-/// A client-chosen mutation id (a UUID), stable for the mutation's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-#[serde(transparent)]
-pub struct MutationId(#[cfg_attr(feature = "ts", ts(type = "string"))] pub uuid::Uuid);
+/// A client-chosen mutation id (a UUID), stable for the mutation's life. On
+/// the wire it is the hyphenated form (OpenAPI's `format: uuid`), written
+/// and read by [`MutationId::text`] and [`MutationId::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "string"))]
+pub struct MutationId(pub uuid::Uuid);
+
+impl Serialize for MutationId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for MutationId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        MutationId::parse(&text).ok_or_else(|| serde::de::Error::custom("a mutation id is a hyphenated UUID"))
+    }
+}
 
 impl MutationId {
     /// Builds an id from 16 random bytes, stamping the UUID v4 bits. The core

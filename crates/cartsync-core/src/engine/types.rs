@@ -106,10 +106,30 @@ pub enum Failure {
 /// settled record is a tombstone: written just before the key is removed so
 /// that every tab (not only the one that got the answer) tells the shopper.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "WireSettled")]
 pub enum Settled {
     Rejected { error: ErrorBody },
     Expired,
+}
+
+/// The flat shape a settlement is read from (see `command::WireCommand`
+/// for why internally tagged enums are not read directly).
+#[derive(Deserialize)]
+struct WireSettled {
+    kind: String,
+    error: Option<ErrorBody>,
+}
+
+impl TryFrom<WireSettled> for Settled {
+    type Error = &'static str;
+
+    fn try_from(w: WireSettled) -> Result<Settled, &'static str> {
+        match (w.kind.as_str(), w.error) {
+            ("rejected", Some(error)) => Ok(Settled::Rejected { error }),
+            ("expired", _) => Ok(Settled::Expired),
+            _ => Err("a settlement is `rejected` with an `error`, or `expired`"),
+        }
+    }
 }
 
 /// One pending mutation as stored (one storage key per mutation, see
