@@ -45,31 +45,34 @@ impl Transport {
         }
     }
 
-    /// Sends `request`; resolves to its answer.
+    /// Sends `request`; resolves to its answer. Nothing happens until the
+    /// future is first polled (in a microtask): a command that starts a
+    /// request returns before the request is built.
     pub fn send(&self, request: &Request) -> impl std::future::Future<Output = Answer> + 'static {
         let url = [self.endpoint.as_str(), &request.kind.path()].concat();
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        let headers = js_sys::Object::new();
-        let header = |name: &str, value: &str| {
-            let _ = js_sys::Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
-        };
-        header("Accept", "application/json");
-        header("Content-Type", "application/json");
-        if let Some(user) = &request.auth {
-            header("Authorization", &["Bearer ", user].concat());
-        }
-        if let Some(key) = request.kind.idempotency_key() {
-            header("Idempotency-Key", key);
-        }
-        init.set_headers(&headers);
-        let body = Self::body(&request.kind);
+        let auth = request.auth.clone();
+        let kind = request.kind.clone();
         let fetch = self.fetch.clone();
         let timeout = i32::try_from(self.timeout_ms).unwrap_or(i32::MAX);
         async move {
-            let Ok(body) = body else {
+            let Ok(body) = Self::body(&kind) else {
                 return no_answer();
             };
+            let init = web_sys::RequestInit::new();
+            init.set_method("POST");
+            let headers = js_sys::Object::new();
+            let header = |name: &str, value: &str| {
+                let _ = js_sys::Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
+            };
+            header("Accept", "application/json");
+            header("Content-Type", "application/json");
+            if let Some(user) = &auth {
+                header("Authorization", &["Bearer ", user].concat());
+            }
+            if let Some(key) = kind.idempotency_key() {
+                header("Idempotency-Key", key);
+            }
+            init.set_headers(&headers);
             init.set_body(&JsValue::from_str(&body));
             exchange(fetch, url, init, timeout).await
         }
