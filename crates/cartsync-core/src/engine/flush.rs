@@ -14,6 +14,7 @@ impl Engine {
     pub(super) fn finish(&mut self, now: u64, actions: &mut Vec<Action>) {
         self.pump(now, actions);
         self.progress_ops(now, actions);
+        self.background_flush(actions);
         // A failure of something no longer needed (a create-cart whose
         // mutations a late answer settled) is not an error state.
         if !self.has_work() && self.in_flight.is_none() && !self.waiting_for_token {
@@ -55,6 +56,7 @@ impl Engine {
             id,
             auth: self.user.clone(),
             kind,
+            keepalive: self.hidden,
         };
         let in_flight = InFlight {
             id,

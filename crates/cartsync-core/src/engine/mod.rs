@@ -53,6 +53,7 @@ mod outbox;
 mod storage;
 mod types;
 mod view;
+mod worker;
 
 #[cfg(test)]
 mod tests;
@@ -66,6 +67,7 @@ pub use types::{
     MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY, USER_KEY,
 };
 pub use view::{optimistic_cart, optimistic_view, LineChanges, Status, SyncError, View, ViewChanges, ViewHead};
+pub use worker::WorkerSettled;
 
 use crate::apply::{apply_in_place, validate, Applied};
 use crate::command::{Command, Mutation};
@@ -158,6 +160,11 @@ pub struct Engine {
     checkout_key: Option<CheckoutKey>,
     leader: bool,
     online: bool,
+    /// The page is hidden (it may be closed any moment): requests go with
+    /// `keepalive`.
+    hidden: bool,
+    /// A background flush was asked for this stretch of pending mutations.
+    background_asked: bool,
     in_flight: Option<InFlight>,
     recent: Vec<InFlight>,
     /// Requests of operations (at most one per operation).
@@ -210,6 +217,8 @@ impl Engine {
             checkout_key: None,
             leader: false,
             online: true,
+            hidden: false,
+            background_asked: false,
             in_flight: None,
             recent: Vec::new(),
             op_requests: Vec::new(),
@@ -435,6 +444,24 @@ impl Engine {
             self.retry_at = None;
         }
         self.online = online;
+        let mut actions = Vec::new();
+        self.finish(now, &mut actions);
+        actions
+    }
+
+    /// The page was hidden or shown. Hidden (the shopper switched away; the
+    /// tab may be closed next): what is pending is sent at once, skipping
+    /// any backoff, with `keepalive` so the request outlives the page —
+    /// where Background Sync is missing this is the last chance to send
+    /// from this tab. Shown again: the server's cart is asked for.
+    pub fn set_visible(&mut self, visible: bool, now: u64) -> Vec<Action> {
+        self.hidden = !visible;
+        if visible {
+            self.refresh_wanted = self.token.is_some();
+        } else {
+            self.backoff.reset();
+            self.retry_at = None;
+        }
         let mut actions = Vec::new();
         self.finish(now, &mut actions);
         actions

@@ -29,6 +29,9 @@ pub struct Request {
     /// another tab reaches whichever tab sends.
     pub auth: Option<String>,
     pub kind: RequestKind,
+    /// Send it so that it outlives the page (`fetch(..., {keepalive:
+    /// true})`): the page is hidden and may be closed before the answer.
+    pub keepalive: bool,
 }
 
 /// What a request is for.
@@ -393,6 +396,9 @@ pub enum Action {
     ScheduleLeaseCheck {
         at: u64,
     },
+    /// Ask the page's service worker to send what is pending when it can
+    /// (Background Sync `cartsync-flush`), in case this page cannot.
+    RequestBackgroundFlush,
     /// Tell listeners (after the state change, never in the middle of it).
     Emit(Event),
     /// Resolve (or reject) the caller awaiting `op`.

@@ -20,6 +20,7 @@ pub fn short(action: &Action) -> String {
         Action::PersistLease(l) => format!("lease {} until {}", l.holder, l.until),
         Action::RemoveLease => "lease given up".into(),
         Action::Lead => "takes the lead".into(),
+        Action::RequestBackgroundFlush => "asks for a background flush".into(),
         Action::Send(r) => {
             let id = r.id.0;
             let auth = r.auth.as_deref().unwrap_or("-");

@@ -379,6 +379,8 @@ impl World {
                 Action::Emit(Event::Expired { mutation_id, .. }) => {
                     self.refused.insert(mutation_id);
                 }
+                // No service worker in the simulation: pages do the sending.
+                Action::RequestBackgroundFlush => {}
                 Action::Emit(Event::Conflict { .. }) => self.conflicts += 1,
                 Action::Emit(Event::CartReplaced { .. }) => self.replaced += 1,
                 Action::Emit(_) => {}

@@ -159,6 +159,7 @@ fn login_creates_a_cart_if_needed_attaches_and_signs_every_tab_in() {
         id,
         auth: Some(auth),
         kind: RequestKind::Attach { token },
+        ..
     }] = sends(&a)[..]
     else {
         panic!("then attach it: {a:?}")
@@ -324,4 +325,80 @@ fn a_refused_storage_write_is_an_event_and_close_fails_what_waits() {
     let a = e.close(3);
     assert!(matches!(settled(&a)[..], [(o, Outcome::Failed(err))] if o == op && err.code == codes::CLIENT_CLOSED));
     assert!(sends(&a).is_empty());
+}
+
+#[test]
+fn a_hidden_page_sends_at_once_with_keepalive() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let a = issue(&mut e, Command::add("a", 1), 1, &mut rng).unwrap();
+    let (req, _) = batch(&a).unwrap();
+    let a = e.on_failure(req, transient(Some(60_000)), 2, &mut rng);
+    assert!(batch(&a).is_none(), "backing off for a minute");
+    let a = e.set_visible(false, 3);
+    let sent = sends(&a);
+    assert_eq!(sent.len(), 1, "hidden: sent at once");
+    assert!(sent[0].keepalive, "so that it outlives the page");
+    let a = e.set_visible(true, 4);
+    assert!(sends(&a).is_empty(), "one request at a time");
+    assert!(!e.hidden);
+}
+
+#[test]
+fn offline_or_hidden_pending_asks_for_a_background_flush_once() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let a = issue(&mut e, Command::add("a", 1), 1, &mut rng).unwrap();
+    assert!(
+        !a.contains(&Action::RequestBackgroundFlush),
+        "online and sending: not needed"
+    );
+    let a = e.set_online(false, 2);
+    assert!(a.contains(&Action::RequestBackgroundFlush));
+    let a = issue(&mut e, Command::add("b", 1), 3, &mut rng).unwrap();
+    assert!(
+        !a.contains(&Action::RequestBackgroundFlush),
+        "once per stretch of pending mutations"
+    );
+}
+
+#[test]
+fn what_a_worker_settled_is_absorbed_like_another_tabs_writes() {
+    let (mut e, mut rng) = leader(1, &[("a", 1)]);
+    e.set_online(false, 1);
+    let first = issue(&mut e, Command::add("a", 1), 2, &mut rng).unwrap();
+    let second = issue(&mut e, Command::add("ghost", 1), 3, &mut rng).unwrap();
+    let third = issue(&mut e, Command::add("c", 1), 4, &mut rng).unwrap();
+    let id = |a: &[Action]| match &a[0] {
+        Action::PersistMutation(r) => r.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (acked, refused, left) = (id(&first), id(&second), id(&third));
+    let mut tombstone = refused.clone();
+    tombstone.settled = Some(Settled::Rejected {
+        error: body("unknown_sku"),
+    });
+    // The worker also moved the cart on (its acknowledgement's answer).
+    let remote = stored(T, cart_at(2, &[("a", 2)]), vec![left.clone()]);
+    let a = e.absorb_worker(
+        remote,
+        vec![
+            WorkerSettled::Acknowledged(acked.mutation.id),
+            WorkerSettled::Tombstone(tombstone),
+        ],
+        5,
+    );
+    assert!(a.contains(&Action::RemoveMutation(acked.mutation.id)));
+    assert!(a.contains(&Action::RemoveMutation(refused.mutation.id)));
+    assert!(matches!(events(&a)[..], [Event::Rejected { code, .. }] if code == "unknown_sku"));
+    assert!(a
+        .iter()
+        .any(|a| matches!(a, Action::PersistServerCart(c) if c.cart.version == 2)));
+    assert_eq!(e.pending().len(), 1, "what the worker left stays pending");
+    assert_eq!(e.view().cart.lines[0].quantity, 2, "the newer server cart is taken");
+    // Absorbed twice (a page that heard it twice): nothing more happens.
+    let again = e.absorb_worker(
+        Persisted::default(),
+        vec![WorkerSettled::Acknowledged(acked.mutation.id)],
+        6,
+    );
+    assert!(!again.contains(&Action::RemoveMutation(acked.mutation.id)));
 }

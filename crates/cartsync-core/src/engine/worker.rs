@@ -1,0 +1,79 @@
+//! The hand-off to a service worker (`cartsync/sw`): when every tab of the
+//! shop is closed, the worker sends what is pending from its own copy of
+//! the records (IndexedDB), with the same mutation ids, and records what it
+//! settled. A page absorbs that on open (and when the worker announces it),
+//! as it would another tab's writes: acknowledged mutations leave the
+//! outbox, refused ones are surfaced, a newer token or server cart is taken.
+//!
+//! The worker runs this same engine on its copy (`Engine::restore`, then
+//! `leadership_gained` while it holds the flush lock); what it writes is the
+//! engine's actions carried out on IndexedDB, plus one marker per settled
+//! mutation so that a page can tell "acknowledged by the worker" from "not
+//! mirrored yet".
+
+use super::types::{Action, Persisted, StoredMutation};
+use super::{settled_event, Engine};
+use crate::model::MutationId;
+use crate::prelude::*;
+
+/// What a worker did with one mutation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerSettled {
+    /// The authority has it (applied, or a duplicate): it leaves the outbox.
+    Acknowledged(MutationId),
+    /// Refused or expired: the tombstone the worker wrote.
+    Tombstone(StoredMutation),
+}
+
+impl Engine {
+    /// Whether a page should ask its service worker to send what is pending
+    /// (Background Sync): something is pending that this page may not get
+    /// to send (it is offline or hidden, or sending failed). Asked once per
+    /// stretch of pending mutations.
+    pub(super) fn background_flush(&mut self, actions: &mut Vec<Action>) {
+        if self.outbox.is_empty() {
+            self.background_asked = false;
+            return;
+        }
+        let stuck = !self.online || self.hidden || self.last_error.is_some();
+        if stuck && !self.background_asked {
+            self.background_asked = true;
+            actions.push(Action::RequestBackgroundFlush);
+        }
+    }
+
+    /// Takes in what a service worker did while no tab held the flush lock:
+    /// `remote` is its copy of the records (a newer token or server cart is
+    /// taken and written to this page's storage, as the leader would), and
+    /// `settled` what it settled.
+    pub fn absorb_worker(&mut self, remote: Persisted, settled: Vec<WorkerSettled>, now: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.take_token(remote.token.clone()) {
+            actions.push(Action::PersistToken(remote.token));
+        }
+        if let Some(stored) = remote.server_cart {
+            if self.token.as_ref() == Some(&stored.token) {
+                // Written to this page's storage too when it is newer.
+                self.adopt(stored.cart, true, &mut actions);
+            }
+        }
+        for s in settled {
+            match s {
+                WorkerSettled::Acknowledged(id) => {
+                    if self.outbox.remove(&id).is_some() {
+                        actions.push(Action::RemoveMutation(id));
+                    }
+                }
+                WorkerSettled::Tombstone(record) => {
+                    let id = record.mutation.id;
+                    if let (Some(mine), Some(settled)) = (self.outbox.remove(&id), &record.settled) {
+                        actions.push(Action::Emit(settled_event(&mine, settled)));
+                        actions.push(Action::RemoveMutation(id));
+                    }
+                }
+            }
+        }
+        self.finish(now, &mut actions);
+        actions
+    }
+}
