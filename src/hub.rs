@@ -218,6 +218,10 @@ impl Hub {
                 self.tabs.schedule_lease_check(&self.this, at);
                 Ok(())
             }
+            Action::RequestBackgroundFlush => {
+                crate::tabs::request_background_flush();
+                Ok(())
+            }
             Action::Emit(event) => {
                 self.emit(&event);
                 Ok(())

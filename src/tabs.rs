@@ -46,6 +46,37 @@ pub fn queue_microtask(task: &Function) {
     }
 }
 
+/// Asks the page's service worker, if one controls the page and the browser
+/// has Background Sync, to flush when it can (`cartsync-flush`).
+pub fn request_background_flush() {
+    let Some(window) = web_sys::window() else { return };
+    let container = Reflect::get(&window.navigator(), &JsValue::from_str("serviceWorker")).unwrap_or(JsValue::UNDEFINED);
+    let controlled = Reflect::get(&container, &JsValue::from_str("controller")).is_ok_and(|c| c.is_object());
+    let ready = Reflect::get(&container, &JsValue::from_str("ready")).ok();
+    let (true, Some(ready)) = (controlled, ready.and_then(|r| r.dyn_into::<Promise>().ok())) else {
+        return;
+    };
+    let register = Closure::<dyn FnMut(JsValue)>::once(|registration: JsValue| {
+        let sync = Reflect::get(&registration, &JsValue::from_str("sync")).unwrap_or(JsValue::UNDEFINED);
+        if let Some(f) = Reflect::get(&sync, &JsValue::from_str("register"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+        {
+            // Rejected where the permission is off: nothing else to do.
+            if let Ok(p) = f.call1(&sync, &JsValue::from_str("cartsync-flush")) {
+                if let Ok(p) = p.dyn_into::<Promise>() {
+                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
+                    let _ = p.catch(&ignore);
+                    // Rare (once per stretch of pending mutations): kept.
+                    ignore.forget();
+                }
+            }
+        }
+    });
+    let _ = ready.then(&register);
+    register.forget();
+}
+
 /// Reports a listener's exception the way the browser reports uncaught
 /// ones (`reportError`), without stopping the other listeners.
 pub fn report_error(error: &JsValue) {
