@@ -5,6 +5,7 @@
 
 pub mod pg;
 pub mod process;
+pub mod proxy;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -90,6 +91,16 @@ impl Server {
             router,
             app,
             db,
+            _dir: None,
+        }
+    }
+
+    /// Another handle on the same instance (for spawned tasks).
+    pub fn handle(&self) -> Server {
+        Server {
+            router: self.router.clone(),
+            app: self.app.clone(),
+            db: self.db.clone(),
             _dir: None,
         }
     }
