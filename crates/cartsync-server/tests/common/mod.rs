@@ -3,6 +3,7 @@
 //! and a few request helpers.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod pg;
 pub mod process;
 pub mod proxy;
