@@ -29,9 +29,10 @@ async fn main() -> ExitCode {
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let (router, app) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    // `listen` first: tools read the address from this line.
     tracing::info!(
-        instance = %app.instance,
         listen = %listener.local_addr()?,
+        instance = %app.instance,
         database = %redacted(&config.database),
         cache = %redacted(&config.cache),
         dev = config.dev,
