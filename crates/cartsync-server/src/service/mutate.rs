@@ -8,7 +8,7 @@
 //! or when the copy turns out stale, the batch is decided on a fresh read
 //! ([`on_read`]).
 //!
-//! Either way one batch per cart runs at a time in this process (a
+//! Either way one batch per cart token runs at a time in this process (a
 //! [`Turn`]): racing requests for the same cart wait for each other instead
 //! of losing the conditional commit.
 
@@ -40,27 +40,48 @@ pub async fn mutate(
     caller: Option<Claims>,
     batch: Vec<Mutation>,
 ) -> Result<Mutated, ApiError> {
-    // The hot path needs a hot copy and the cart's turn right now. A cart
-    // whose turn is taken has racing requests (tabs, devices): those wait
-    // for the turn and decide on a fresh read.
-    if let Some(seen) = app.cache.get(&token).await {
-        if let Some(turn) = app.cart_stripes.try_lock(seen.cart_id) {
-            // Looked up again in our turn: the request before us has just
-            // replaced it.
-            if let Some(p) = app.cache.get(&token).await.filter(|p| p.cart_id == seen.cart_id) {
-                if let Some(done) = on_hot_copy(&app, &token, caller.as_ref(), &p, &batch).await? {
-                    return Ok(done);
-                }
+    // The hot path needs the turn of the cart's token right now, and a hot
+    // copy. Turns are keyed by token, not cart id, so taking one needs no
+    // cache lookup first (with Redis that is a round trip): tabs and
+    // devices sharing a token queue here; requests on other tokens of the
+    // same cart (an account cart's) are kept honest by the commit's
+    // condition instead. A token whose turn is taken has racing requests:
+    // those wait for the turn and decide on a fresh read.
+    let key = turn_key(&token);
+    if let Some(turn) = app.cart_stripes.try_lock(key) {
+        if let Some(p) = app.cache.get(&token).await {
+            if let Some(done) = on_hot_copy(&app, &token, caller.as_ref(), &p, &batch).await? {
+                return Ok(done);
             }
-            return on_read(&app, &token, caller.as_ref(), &batch, None, turn).await;
         }
+        return on_read(&app, &token, caller.as_ref(), &batch, None, turn).await;
     }
-    let record = open(&app, &token, caller.as_ref()).await?;
     let stripes = app.clone();
-    let id = record.id;
     // Waiting for a busy turn blocks a thread: not a runtime worker's.
-    let turn = tokio::task::spawn_blocking(move || stripes.cart_stripes.blocking_lock(id)).await?;
-    on_read(&app, &token, caller.as_ref(), &batch, Some(record), turn).await
+    let turn = tokio::task::spawn_blocking(move || stripes.cart_stripes.blocking_lock(key)).await?;
+    on_read(&app, &token, caller.as_ref(), &batch, None, turn).await
+}
+
+/// After a lost commit, a short random pause growing with the attempts:
+/// instances racing on one cart (they share no turn) would otherwise read
+/// and lose in lockstep until one gives up with `503 busy`.
+async fn backoff(token: &TokenHash, attempt: usize) {
+    if attempt == 0 {
+        return;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let noise = (u64::from(nanos) ^ turn_key(token) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    let max_us = 1_000 * attempt as u64;
+    tokio::time::sleep(std::time::Duration::from_micros(noise % max_us)).await;
+}
+
+/// The stripe of a token's turn (its hash is already uniform).
+fn turn_key(token: &TokenHash) -> i64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&token[..8]);
+    i64::from_le_bytes(b)
 }
 
 /// Decides a batch on the hot copy, without reading the cart or its
@@ -123,7 +144,7 @@ async fn on_read(
     _turn: Turn,
 ) -> Result<Mutated, ApiError> {
     let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
         let record = match first.take() {
             Some(record) => record,
             None => open(app, token, caller).await?,
@@ -142,6 +163,7 @@ async fn on_read(
                 Ok(revision) => revision,
                 Err(StoreError::VersionConflict { .. }) => {
                     inc(&app.metrics.store_retries);
+                    backoff(token, attempt).await;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
