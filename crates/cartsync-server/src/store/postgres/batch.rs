@@ -10,7 +10,9 @@ use super::rows::{to_i64, to_u64};
 use crate::store::{BatchCommit, CartId, Revision, StoreError};
 use deadpool_postgres::Pool;
 
-const COMMIT_SQL: &str = "
+/// The statement of one batch commit (public so the benchmark's raw limit runs
+/// exactly the write the server does).
+pub const COMMIT_SQL: &str = "
 WITH upd AS (
     UPDATE carts SET version = $1, snapshot = $2, quotes = $3, updated_at = $4, revision = revision + 1
     WHERE id = $5 AND version = $6 AND state = 'open' AND ($7::BIGINT IS NULL OR revision = $7)

@@ -15,6 +15,7 @@ mod batch;
 mod connect;
 mod rows;
 
+pub use batch::COMMIT_SQL as BATCH_SQL;
 pub use connect::{classify, classify_pool, is_postgres_url, is_unreplicated_commit, PgOptions};
 
 use super::{
