@@ -103,11 +103,16 @@ deps-check:
 bench: bench-server bench-browser
 
 # The authority: cartsync-loadgen starts target/release/cartsync-server on a
-# free loopback port with a scratch database (under target/bench-tmp/) and
-# stops it. BENCH_SERVER_ARGS passes flags, e.g. --secs 5.
+# free loopback port with a scratch store and stops it; first on SQLite
+# (a file under target/bench-tmp/), then on PostgreSQL + Redis (a scratch
+# database on CARTSYNC_BENCH_POSTGRES, default the local server, dropped
+# afterwards; three instances behind nginx; a Redis-only cart). Both runs
+# put wrk beside the in-house client and count instructions per mutation
+# under callgrind. BENCH_SERVER_ARGS passes flags, e.g. --secs 5.
 bench-server:
 	cargo build --release -p cartsync-server -p cartsync-bench
-	target/release/cartsync-loadgen $(BENCH_SERVER_ARGS)
+	target/release/cartsync-loadgen --sections writes,reads,wrk,callgrind,scaling --json target/bench/server.json $(BENCH_SERVER_ARGS)
+	target/release/cartsync-loadgen --store postgres --sections writes,reads,cluster,redis-only,wrk,callgrind --json target/bench/server-postgres.json $(BENCH_SERVER_ARGS)
 
 # The same store-scaling table with a 1,000,000-cart row (~5 GB scratch).
 bench-scale-1m:

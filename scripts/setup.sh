@@ -57,6 +57,7 @@ command -v redis-server >/dev/null || need="$need redis-server"
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
 command -v wrk >/dev/null || need="$need wrk"
 command -v curl >/dev/null || need="$need curl"
+command -v valgrind >/dev/null || need="$need valgrind"
 if [ -n "$need" ]; then
   echo "setup: installing$need"
   apt-get update -qq

@@ -179,6 +179,9 @@ pub fn postgres_cpu_secs() -> f64 {
 impl Drop for Server {
     fn drop(&mut self) {
         // SIGTERM lets it drain; SIGKILL if it does not stop within 5 s.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
