@@ -3,13 +3,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test lint unit types-fresh web wasm-core deps-check size pkg pkg-smoke \
+.PHONY: help setup demo demo-cluster test lint unit types-fresh web wasm-core deps-check size pkg pkg-smoke \
 	storefront server-release node-deps e2e screenshots \
 	bench bench-server bench-browser bench-scale-1m
 
 help:
 	@echo "make demo   build everything and serve the demo storefront at http://127.0.0.1:8080"
 	@echo "make test   run every check and test (what CI runs)"
+	@echo "make demo-cluster  the same storefront through nginx over three instances on PostgreSQL + Redis"
 	@echo "make bench  benchmarks of the server and the browser SDK (not tests; figures in BENCHMARKS.md)"
 
 setup:
@@ -22,6 +23,11 @@ setup:
 demo: setup storefront server-release
 	@echo "demo: open http://127.0.0.1:8080 (Ctrl-C stops the server)"
 	target/release/cartsync-server --listen 127.0.0.1:8080 --static-dir www-example --dev --secret cartsync-demo
+
+# Three instances on PostgreSQL + Redis behind nginx at 127.0.0.1:8080
+# (docs/deploy.md): the several-instance deployment on one machine.
+demo-cluster: setup storefront server-release
+	scripts/demo-cluster.sh
 
 test: setup lint unit types-fresh web wasm-core deps-check pkg-smoke size e2e
 	@echo "make test: all checks passed"
@@ -96,11 +102,16 @@ deps-check:
 bench: bench-server bench-browser
 
 # The authority: cartsync-loadgen starts target/release/cartsync-server on a
-# free loopback port with a scratch database (under target/bench-tmp/) and
-# stops it. BENCH_SERVER_ARGS passes flags, e.g. --secs 5.
+# free loopback port with a scratch store and stops it; first on SQLite
+# (a file under target/bench-tmp/), then on PostgreSQL + Redis (a scratch
+# database on CARTSYNC_BENCH_POSTGRES, default the local server, dropped
+# afterwards; three instances behind nginx; a Redis-only cart). Both runs
+# put wrk beside the in-house client and count instructions per mutation
+# under callgrind. BENCH_SERVER_ARGS passes flags, e.g. --secs 5.
 bench-server:
 	cargo build --release -p cartsync-server -p cartsync-bench
-	target/release/cartsync-loadgen $(BENCH_SERVER_ARGS)
+	target/release/cartsync-loadgen --sections writes,reads,wrk,callgrind,scaling --json target/bench/server.json $(BENCH_SERVER_ARGS)
+	target/release/cartsync-loadgen --store postgres --sections writes,reads,cluster,redis-only,wrk,callgrind --json target/bench/server-postgres.json $(BENCH_SERVER_ARGS)
 
 # The same store-scaling table with a 1,000,000-cart row (~5 GB scratch).
 bench-scale-1m:

@@ -45,3 +45,24 @@ if [ -n "$missing" ]; then
   echo "setup: npm ci (missing:$missing)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# PostgreSQL, Redis, the load balancer (nginx) and the third-party load
+# generator (wrk), from Debian. Machines of this kind start PostgreSQL 15
+# (127.0.0.1:5432, trust, database `test`, roles root and postgres) and
+# Redis (127.0.0.1:6379) before each session; on a fresh Debian machine
+# this installs and starts them the same way.
+need=""
+command -v pg_ctlcluster >/dev/null || need="$need postgresql"
+command -v redis-server >/dev/null || need="$need redis-server"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
+command -v wrk >/dev/null || need="$need wrk"
+command -v curl >/dev/null || need="$need curl"
+command -v valgrind >/dev/null || need="$need valgrind"
+if [ -n "$need" ]; then
+  echo "setup: installing$need"
+  apt-get update -qq
+  # nginx's package starts a default site on port 80 where systemd runs;
+  # the demo and the tests run their own nginx with their own config.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+scripts/services.sh

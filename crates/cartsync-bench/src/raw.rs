@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const CARTS: i64 = 32;
 const MAX_COMMITS: usize = 10_000_000;
 
-fn snapshot(version: u64, quantity: u32) -> String {
+pub fn snapshot(version: u64, quantity: u32) -> String {
     let mut options = Options::new();
     options.insert("line".into(), "c1".into());
     let cart = Cart {

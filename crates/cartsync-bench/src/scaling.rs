@@ -161,6 +161,15 @@ fn xorshift(s: &mut u64) -> u64 {
 
 /// Generates the store and measures it.
 pub fn row(carts: usize, events: usize) -> Result<Row, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(err)?
+        .block_on(measure(carts, events))
+}
+
+async fn measure(carts: usize, events: usize) -> Result<Row, String> {
     let scratch = Scratch::new("scale").map_err(err)?;
     let path = scratch.path("scale.db");
     let t = Instant::now();
@@ -175,7 +184,7 @@ pub fn row(carts: usize, events: usize) -> Result<Row, String> {
         "bench",
     ])
     .map_err(err)?;
-    let app = App::from_config(&config).map_err(err)?;
+    let app = std::sync::Arc::new(App::from_config(&config).await.map_err(err)?);
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
 
     // Cold reads: the cache is emptied before each, so every read loads the
@@ -184,9 +193,11 @@ pub fn row(carts: usize, events: usize) -> Result<Row, String> {
     let start = Instant::now();
     for _ in 0..READS {
         let hash = tokens::sha256(token(xorshift(&mut rng) as usize % carts).as_bytes());
-        app.cache.flush();
+        app.cache.flush().await.map_err(err)?;
         let t = Instant::now();
-        service::read(&app, &hash, None).map_err(|e| format!("read: {e:?}"))?;
+        service::read(&app, &hash, None)
+            .await
+            .map_err(|e| format!("read: {e:?}"))?;
         lat.push(t.elapsed().as_micros() as u64);
     }
     let read = Summary::of(lat, start.elapsed());
@@ -205,14 +216,16 @@ pub fn row(carts: usize, events: usize) -> Result<Row, String> {
             command: Command::add(crate::SKUS[n % LINES], 1),
         };
         let t = Instant::now();
-        service::mutate_blocking(&app, &hash, None, &[m]).map_err(|e| format!("mutate: {e:?}"))?;
+        service::mutate(app.clone(), hash, None, vec![m])
+            .await
+            .map_err(|e| format!("mutate: {e:?}"))?;
         lat.push(t.elapsed().as_micros() as u64);
     }
     let write = Summary::of(lat, start.elapsed());
 
     // One full verification pass, as the recovery worker runs it.
     let t = Instant::now();
-    let report = recovery::run_once(&app).map_err(err)?;
+    let report = recovery::run_once(&app).await.map_err(err)?;
     let verify = t.elapsed();
     if report.repaired != 0 || report.unreplayable != 0 || report.verified != carts {
         return Err(format!("unexpected recovery report: {report:?}"));

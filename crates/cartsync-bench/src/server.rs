@@ -49,10 +49,39 @@ pub struct Server {
     pub addr: SocketAddr,
 }
 
+/// The server's store and cache for a benchmark run.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(PathBuf),
+    Postgres { url: String, cache: String },
+}
+
+impl Store {
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            Store::Sqlite(path) => vec!["--database".into(), format!("sqlite://{}", path.display())],
+            Store::Postgres { url, cache } => vec![
+                "--database".into(),
+                url.clone(),
+                "--cache".into(),
+                cache.clone(),
+                "--cache-prefix".into(),
+                format!("cartsync-bench:{}:", std::process::id()),
+            ],
+        }
+    }
+}
+
 impl Server {
-    /// Starts the binary with `--dev` (for the cache-flush route) on `db`
-    /// and waits until `/healthz` answers.
-    pub fn start(db: &Path) -> Result<Server, String> {
+    /// Starts the binary with `--dev` (for the cache-flush route) on the
+    /// store and waits until `/healthz` answers.
+    pub fn start(store: &Store) -> Result<Server, String> {
+        Server::start_with(&[], store, &[])
+    }
+
+    /// Starts the binary under `wrapper` (e.g. valgrind), with `extra`
+    /// flags.
+    pub fn start_with(wrapper: &[String], store: &Store, extra: &[String]) -> Result<Server, String> {
         let bin = server_binary();
         if !bin.exists() {
             return Err(format!(
@@ -64,9 +93,18 @@ impl Server {
             let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
             l.local_addr().map_err(|e| e.to_string())?
         };
-        let child = Command::new(&bin)
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let child = cmd
             .args(["--listen", &addr.to_string()])
-            .args(["--database", &format!("sqlite://{}", db.display())])
+            .args(store.args())
+            .args(extra)
             .args(["--secret", "bench", "--dev"])
             // Request logs at info would be a benchmark of stderr.
             .env("RUST_LOG", "warn")
@@ -75,7 +113,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("spawning {}: {e}", bin.display()))?;
         let mut server = Server { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         let mut conn = Conn::new(addr);
         while Instant::now() < deadline {
             if let Ok(a) = conn.call("GET", "/healthz", None) {
@@ -88,7 +126,22 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        Err(format!("the server did not answer on {addr} within 60 s"))
+        Err(format!("the server did not answer on {addr} within 120 s"))
+    }
+
+    /// SIGTERM and wait (up to a minute: a server under valgrind is slow
+    /// to drain and write its profile).
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -96,19 +149,39 @@ impl Server {
     /// CPU seconds (user + system) the server process has used so far, from
     /// `/proc` (`None` where there is none).
     pub fn cpu_secs(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // The fields after the parenthesised command name start with the
-        // 3rd; utime and stime are the 14th and 15th, in clock ticks
-        // (USER_HZ, 100 on Linux).
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
-        Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+        cpu_secs(self.child.id())
     }
+}
+
+/// CPU seconds (user + system) process `pid` has used so far (`/proc`).
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the parenthesised command name start with the 3rd;
+    // utime and stime are the 14th and 15th, in clock ticks (USER_HZ, 100
+    // on Linux).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// CPU seconds of every process whose command line starts with `postgres`
+/// (the PostgreSQL server's backends, WAL writer, checkpointer…).
+pub fn postgres_cpu_secs() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .filter_map(cpu_secs)
+        .sum()
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         // SIGTERM lets it drain; SIGKILL if it does not stop within 5 s.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

@@ -1,24 +1,30 @@
 //! The shared state of a server instance and how it is assembled.
 
 use crate::auth::Jwt;
-use crate::cache::SessionCache;
-use crate::catalog::{DemoCatalog, Inventory, Pricing, SqliteInventory};
+use crate::cache::{self, CacheOptions, SessionCache};
+use crate::catalog::{DemoCatalog, Inventory, PostgresInventory, Pricing, SqliteInventory};
 use crate::config::Config;
+use crate::http::error::ApiError;
 use crate::metrics::Metrics;
-use crate::store::{CartStore, SqliteStore};
+use crate::service::Flights;
+use crate::store::{self, postgres::PgOptions, CartRecord, CartStore, PostgresStore, SqliteStore, TokenHash};
 use cartsync_core::Limits;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Everything a request handler needs. One per server instance; two
-/// instances on the same database share nothing but the database.
+/// Everything a request handler needs. One per server instance; instances
+/// on the same database share nothing but the database (and the Redis
+/// cache, when there is one).
 pub struct App {
+    /// This instance's name (logs, `/healthz`, `/metrics`).
+    pub instance: String,
     pub store: Arc<dyn CartStore>,
     pub pricing: Arc<dyn Pricing>,
     pub inventory: Arc<dyn Inventory>,
     /// The demo catalog's admin side (`--dev` only).
     pub admin: Option<Arc<DemoCatalog>>,
-    pub cache: SessionCache,
+    pub cache: Arc<dyn SessionCache>,
     pub metrics: Metrics,
     pub jwt: Jwt,
     pub limits: Limits,
@@ -26,11 +32,17 @@ pub struct App {
     pub user_token_ttl_secs: u64,
     pub anonymous_cart_retention: Duration,
     pub idempotency_retention: Duration,
-    /// Serialises checkouts in this process: reprice, reserve and commit the
-    /// order happen as one step, so two submits cannot both reserve.
+    /// Serialises checkouts in this process (stock reservations are atomic
+    /// in the database either way; this keeps one process's checkouts from
+    /// reserving against each other only to release again).
     pub checkout_lock: tokio::sync::Mutex<()>,
     /// Serialises the mutations of one cart in this process (see stripes.rs).
     pub cart_stripes: crate::stripes::CartStripes,
+    /// Concurrent store reads of one token share one read.
+    pub loads: Flights<TokenHash, Result<CartRecord, ApiError>>,
+    /// The recovery worker's position: carts updated before it were
+    /// verified by an earlier pass of this process.
+    pub verified_until: AtomicU64,
 }
 
 /// What handlers hold.
@@ -41,6 +53,8 @@ pub type AppState = Arc<App>;
 pub enum BuildError {
     #[error("opening the database: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("opening the session cache: {0}")]
+    Cache(#[from] crate::cache::CacheError),
     #[error("reading the catalog {path}: {source}")]
     CatalogFile { path: String, source: std::io::Error },
     #[error("loading the catalog: {0}")]
@@ -52,10 +66,10 @@ pub enum BuildError {
 }
 
 impl App {
-    /// Opens the database and the catalog named by `config`.
-    pub fn from_config(config: &Config) -> Result<Self, BuildError> {
-        let path = SqliteStore::path_from_url(&config.database);
-        let store = SqliteStore::open(&path)?;
+    /// Opens the database, the cache and the catalog named by `config`.
+    pub async fn from_config(config: &Config) -> Result<Self, BuildError> {
+        let instance = config.instance_name();
+        let metrics = Metrics::new(&instance);
         let catalog = match &config.catalog {
             Some(path) => {
                 let json = std::fs::read_to_string(path).map_err(|source| BuildError::CatalogFile {
@@ -66,6 +80,36 @@ impl App {
             }
             None => DemoCatalog::bundled()?,
         };
+        let (store, inventory): (Arc<dyn CartStore>, Arc<dyn Inventory>) =
+            if store::postgres::is_postgres_url(&config.database) {
+                let options = PgOptions {
+                    pool_size: config.pg_pool_size,
+                    timeout: Duration::from_millis(config.store_timeout_ms.max(1)),
+                    application_name: format!("cartsync {instance}"),
+                };
+                let pg = PostgresStore::connect(&config.database, &options).await?;
+                let inventory = PostgresInventory::open(pg.pool().clone(), &catalog.products()).await?;
+                (Arc::new(pg), Arc::new(inventory))
+            } else {
+                let path = SqliteStore::path_from_url(&config.database);
+                let open = path.clone();
+                let sqlite = tokio::task::spawn_blocking(move || SqliteStore::open(&open))
+                    .await
+                    .map_err(crate::store::StoreError::backend)??;
+                let inventory = SqliteInventory::open(&path, &catalog.products())?;
+                (Arc::new(sqlite), Arc::new(inventory))
+            };
+        let store: Arc<dyn CartStore> = Arc::new(store::Timed::new(store, metrics.store_seconds.clone()));
+        let cache = cache::open(
+            &config.cache,
+            &CacheOptions {
+                ttl: Duration::from_secs(config.cache_ttl_secs),
+                capacity: config.cache_capacity,
+                prefix: config.cache_prefix.clone(),
+                timeout: Duration::from_millis(config.cache_timeout_ms.max(1)),
+            },
+        )?;
+        let cache: Arc<dyn SessionCache> = Arc::new(cache::Timed::new(cache, metrics.cache_seconds.clone()));
         let secret = match &config.secret {
             Some(s) => s.clone().into_bytes(),
             None => {
@@ -73,16 +117,16 @@ impl App {
                 crate::tokens::random_bytes::<32>()?.to_vec()
             }
         };
-        let inventory = SqliteInventory::open(&path, &catalog.products())?;
         let catalog = Arc::new(catalog);
         let day = Duration::from_secs(86_400);
         Ok(App {
-            store: Arc::new(store),
+            instance,
+            store,
             pricing: catalog.clone(),
-            inventory: Arc::new(inventory),
+            inventory,
             admin: config.dev.then_some(catalog),
-            cache: SessionCache::new(Duration::from_secs(config.cache_ttl_secs), 100_000),
-            metrics: Metrics::default(),
+            cache,
+            metrics,
             jwt: Jwt::new(secret),
             limits: Limits::default(),
             dev: config.dev,
@@ -91,6 +135,8 @@ impl App {
             idempotency_retention: day * config.idempotency_retention_days.min(100_000) as u32,
             checkout_lock: tokio::sync::Mutex::new(()),
             cart_stripes: crate::stripes::CartStripes::default(),
+            loads: Flights::default(),
+            verified_until: AtomicU64::new(0),
         })
     }
 }

@@ -44,11 +44,10 @@ pub async fn checkout(
     expected: Money,
 ) -> Result<Outcome, ApiError> {
     let _serial = app.checkout_lock.lock().await;
-    let app2 = app.clone();
-    tokio::task::spawn_blocking(move || run(&app2, &token, caller.as_ref(), &key, &expected)).await?
+    run(&app, &token, caller.as_ref(), &key, &expected).await
 }
 
-fn run(
+async fn run(
     app: &App,
     token: &TokenHash,
     caller: Option<&Claims>,
@@ -56,8 +55,8 @@ fn run(
     expected: &Money,
 ) -> Result<Outcome, ApiError> {
     for _ in 0..MAX_ATTEMPTS {
-        let record = open(app, token, caller)?;
-        if let Some(order) = app.store.order_for_key(record.id, key)? {
+        let record = open(app, token, caller).await?;
+        if let Some(order) = app.store.order_for_key(record.id, key).await? {
             inc(&app.metrics.checkout_replayed);
             return Ok(Outcome::Replayed(order));
         }
@@ -78,7 +77,7 @@ fn run(
             explain_total(&record, &priced, expected, &mut problems);
         }
         let wanted = units_per_sku(&record.cart.lines);
-        let reserved = match app.inventory.reserve(&wanted).map_err(|e| ApiError::internal(&e))? {
+        let reserved = match app.inventory.reserve(&wanted).await.map_err(ApiError::from)? {
             Ok(()) => true,
             Err(shortfalls) => {
                 for s in shortfalls {
@@ -96,10 +95,12 @@ fn run(
         };
         if !problems.is_empty() {
             if reserved {
-                release(app, &wanted);
+                release(app, &wanted).await;
             }
             inc(&app.metrics.checkout_revalidation_failed);
-            let view = project(app, *token, record.id, &record.cart, Some(record.revision.clone())).view;
+            let view = project(app, *token, record.id, &record.cart, Some(record.revision.clone()))
+                .await
+                .view;
             return Ok(Outcome::Rejected(Box::new(CheckoutRejected {
                 code: "checkout_revalidation_failed".into(),
                 message: "the cart changed since it was shown; review it and confirm the new total".into(),
@@ -108,9 +109,13 @@ fn run(
             })));
         }
         let order = build_order(&record.cart, &priced)?;
-        match app.store.commit_order(record.id, record.cart.version, key, &order) {
+        match app
+            .store
+            .commit_order(record.id, record.cart.version, key, &order)
+            .await
+        {
             Ok(()) => {
-                app.cache.invalidate(record.id);
+                app.cache.invalidate(record.id, record.cart.version).await;
                 inc(&app.metrics.checkout_created);
                 tracing::info!(order = %order.id, cart = record.id, "order created");
                 return Ok(Outcome::Created(order));
@@ -118,11 +123,20 @@ fn run(
             Err(StoreError::VersionConflict { .. }) => {
                 // A mutation landed between our read and the commit: give
                 // the stock back and judge the new snapshot.
-                release(app, &wanted);
+                release(app, &wanted).await;
                 inc(&app.metrics.store_retries);
             }
+            Err(e @ StoreError::Unavailable { .. }) => {
+                // The outcome is unknown (the connection broke around the
+                // commit): the units stay reserved, which oversells
+                // nothing. If the order did commit, a retry with the same
+                // key finds it.
+                tracing::warn!(cart = record.id, "order outcome unknown; its stock stays reserved");
+                return Err(e.into());
+            }
             Err(e) => {
-                release(app, &wanted);
+                // The database refused the commit: nothing was written.
+                release(app, &wanted).await;
                 return Err(e.into());
             }
         }
@@ -136,8 +150,8 @@ fn run(
 
 /// Gives stock back; a failure is logged (the units stay reserved, which
 /// oversells nothing) and does not change the answer to the shopper.
-fn release(app: &App, lines: &[(Sku, u32)]) {
-    if let Err(e) = app.inventory.release(lines) {
+async fn release(app: &App, lines: &[(Sku, u32)]) {
+    if let Err(e) = app.inventory.release(lines).await {
         tracing::error!(error = %e, "releasing a reservation failed; stock stays reserved");
     }
 }

@@ -12,9 +12,48 @@ pub struct Config {
     #[arg(long, env = "CARTSYNC_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Database URL (`sqlite://path`); created and migrated on start.
+    /// Database URL: `sqlite://path` (the embedded default, created on
+    /// start) or `postgres://user@host:port/db` (several instances may share
+    /// it; for failover name every node and add
+    /// `target_session_attrs=read-write`, e.g.
+    /// `postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write`).
+    /// Migrated on start.
     #[arg(long, env = "CARTSYNC_DATABASE", default_value = "sqlite://cartsync.db")]
     pub database: String,
+
+    /// Session cache: `memory` (in process, the default) or a Redis URL
+    /// (`redis://127.0.0.1:6379/0`) shared by every instance. Redis being
+    /// down costs store reads, never a request.
+    #[arg(long, env = "CARTSYNC_CACHE", default_value = "memory")]
+    pub cache: String,
+
+    /// Prefix of every Redis key this server writes (several deployments
+    /// may share one Redis).
+    #[arg(long, env = "CARTSYNC_CACHE_PREFIX", default_value = "cartsync:")]
+    pub cache_prefix: String,
+
+    /// Most projections the in-process cache holds (least recently used
+    /// go first).
+    #[arg(long, env = "CARTSYNC_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub cache_capacity: u64,
+
+    /// Longest a Redis command may take before it counts as a miss.
+    #[arg(long, env = "CARTSYNC_CACHE_TIMEOUT_MS", default_value_t = 250)]
+    pub cache_timeout_ms: u64,
+
+    /// Most PostgreSQL connections this instance holds.
+    #[arg(long, env = "CARTSYNC_PG_POOL_SIZE", default_value_t = 16)]
+    pub pg_pool_size: usize,
+
+    /// Longest wait for a PostgreSQL connection (pooled or new); past it
+    /// the request answers `503 store_unavailable`.
+    #[arg(long, env = "CARTSYNC_STORE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub store_timeout_ms: u64,
+
+    /// This instance's name in logs, `/healthz`, `/metrics` and PostgreSQL's
+    /// `application_name`; the listen address when absent.
+    #[arg(long, env = "CARTSYNC_INSTANCE")]
+    pub instance: Option<String>,
 
     /// Directory of static files (the demo storefront) served at `/`.
     #[arg(long, env = "CARTSYNC_STATIC_DIR")]
@@ -60,6 +99,13 @@ pub struct Config {
     pub user_token_ttl_secs: u64,
 }
 
+impl Config {
+    /// `--instance`, or the listen address.
+    pub fn instance_name(&self) -> String {
+        self.instance.clone().unwrap_or_else(|| self.listen.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +115,12 @@ mod tests {
         let c = Config::try_parse_from(["cartsync-server"]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database, "sqlite://cartsync.db");
+        assert_eq!((c.cache.as_str(), c.cache_prefix.as_str()), ("memory", "cartsync:"));
+        assert_eq!(
+            (c.pg_pool_size, c.store_timeout_ms, c.cache_timeout_ms),
+            (16, 5_000, 250)
+        );
+        assert_eq!(c.instance_name(), "127.0.0.1:8080");
         assert!(!c.dev && c.cors_origin.is_empty() && c.secret.is_none());
         assert_eq!(
             (c.anonymous_cart_retention_days, c.idempotency_retention_days),
@@ -91,9 +143,15 @@ mod tests {
         assert_eq!(c.idempotency_retention_days, 45);
         // The only test in this binary touching this variable.
         std::env::set_var("CARTSYNC_CACHE_TTL_SECS", "7");
+        std::env::set_var("CARTSYNC_CACHE", "redis://127.0.0.1:6379/3");
+        std::env::set_var("CARTSYNC_INSTANCE", "eu-1");
         let c = Config::try_parse_from(["cartsync-server"]).unwrap();
-        std::env::remove_var("CARTSYNC_CACHE_TTL_SECS");
+        for v in ["CARTSYNC_CACHE_TTL_SECS", "CARTSYNC_CACHE", "CARTSYNC_INSTANCE"] {
+            std::env::remove_var(v);
+        }
         assert_eq!(c.cache_ttl_secs, 7);
+        assert_eq!(c.cache, "redis://127.0.0.1:6379/3");
+        assert_eq!(c.instance_name(), "eu-1");
         assert!(Config::try_parse_from(["cartsync-server", "--listen", "nowhere"]).is_err());
     }
 }

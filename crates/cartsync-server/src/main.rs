@@ -27,11 +27,14 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let (router, app) = build(&config)?;
+    let (router, app) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    // `listen` first: tools read the address from this line.
     tracing::info!(
         listen = %listener.local_addr()?,
-        database = %config.database,
+        instance = %app.instance,
+        database = %redacted(&config.database),
+        cache = %redacted(&config.cache),
         dev = config.dev,
         "cartsync-server listening"
     );
@@ -43,8 +46,22 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     worker.abort();
-    tracing::info!("cartsync-server stopped");
+    tracing::info!(instance = %app.instance, "cartsync-server stopped");
     Ok(())
+}
+
+/// A URL for the logs, without its password.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 async fn shutdown_signal() {

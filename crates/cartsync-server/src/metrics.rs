@@ -1,136 +1,238 @@
-//! Counters for `GET /metrics`, rendered in the Prometheus text format.
-//! Plain atomics: a handful of counters do not need a metrics framework.
+//! What `GET /metrics` exports, in the Prometheus text format, through the
+//! `prometheus` crate: request latency by route and status, store and cache
+//! timings by operation and outcome, and the domain counters. One registry
+//! per server instance (tests run several in one process).
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use std::time::Duration;
 
-/// Every counter the server exports.
-#[derive(Debug, Default)]
+/// Latency buckets (seconds): from a cached lookup (tens of µs) to a
+/// commit waiting on a slow disk or a synchronous standby.
+const BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// Every metric the server exports.
 pub struct Metrics {
-    pub requests_2xx: AtomicU64,
-    pub requests_3xx: AtomicU64,
-    pub requests_4xx: AtomicU64,
-    pub requests_5xx: AtomicU64,
-    pub mutations_applied: AtomicU64,
-    pub mutations_duplicate: AtomicU64,
-    pub mutations_rejected: AtomicU64,
-    pub mutations_conflict: AtomicU64,
-    pub store_retries: AtomicU64,
-    pub cache_hits: AtomicU64,
-    pub cache_misses: AtomicU64,
-    pub checkout_created: AtomicU64,
-    pub checkout_replayed: AtomicU64,
-    pub checkout_revalidation_failed: AtomicU64,
-    pub checkout_closed: AtomicU64,
-    pub recovery_expired_carts: AtomicU64,
-    pub recovery_expired_records: AtomicU64,
-    pub recovery_verified: AtomicU64,
-    pub recovery_repaired: AtomicU64,
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_seconds: HistogramVec,
+    pub mutations_applied: IntCounter,
+    pub mutations_duplicate: IntCounter,
+    pub mutations_rejected: IntCounter,
+    pub mutations_conflict: IntCounter,
+    pub store_retries: IntCounter,
+    pub store_seconds: HistogramVec,
+    pub cache_hits: IntCounter,
+    pub cache_misses: IntCounter,
+    pub cache_seconds: HistogramVec,
+    pub cache_entries: IntGauge,
+    pub checkout_created: IntCounter,
+    pub checkout_replayed: IntCounter,
+    pub checkout_revalidation_failed: IntCounter,
+    pub checkout_closed: IntCounter,
+    pub recovery_expired_carts: IntCounter,
+    pub recovery_expired_records: IntCounter,
+    pub recovery_verified: IntCounter,
+    pub recovery_repaired: IntCounter,
+    pub recovery_skipped: IntCounter,
+    pub recovery_pass_seconds: Histogram,
 }
 
 /// Adds one.
-pub fn inc(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+pub fn inc(c: &IntCounter) {
+    c.inc();
 }
 
 /// Adds `n`.
-pub fn add(c: &AtomicU64, n: u64) {
-    c.fetch_add(n, Ordering::Relaxed);
+pub fn add(c: &IntCounter, n: u64) {
+    c.inc_by(n);
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new("local")
+    }
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, label: &str, values: &[&str]) -> IntCounterVec {
+    let v = IntCounterVec::new(Opts::new(name, help), &[label]).expect("valid metric");
+    r.register(Box::new(v.clone())).expect("registered once");
+    // Every series from the start, so a zero reads as 0 rather than absent.
+    for value in values {
+        v.with_label_values(&[value]);
+    }
+    v
+}
+
+fn histogram_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
+    let v = HistogramVec::new(HistogramOpts::new(name, help).buckets(BUCKETS.to_vec()), labels).expect("valid metric");
+    r.register(Box::new(v.clone())).expect("registered once");
+    v
 }
 
 impl Metrics {
-    /// Counts a finished HTTP request by status class.
-    pub fn request(&self, status: u16) {
-        inc(match status {
-            200..=299 => &self.requests_2xx,
-            300..=399 => &self.requests_3xx,
-            400..=499 => &self.requests_4xx,
-            _ => &self.requests_5xx,
-        });
-    }
-
-    /// The Prometheus text exposition.
-    pub fn render(&self, cache_entries: usize) -> String {
-        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let mut out = String::new();
-        let mut family = |name: &str, help: &str, kind: &str, rows: &[(&str, u64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, v) in rows {
-                if labels.is_empty() {
-                    let _ = writeln!(out, "{name} {v}");
-                } else {
-                    let _ = writeln!(out, "{name}{{{labels}}} {v}");
-                }
-            }
-        };
-        family(
+    /// The metrics of the instance named `instance` (exported as
+    /// `cartsync_instance_info{instance=…} 1`).
+    pub fn new(instance: &str) -> Self {
+        let r = Registry::new();
+        let info = IntGaugeVec::new(
+            Opts::new("cartsync_instance_info", "This server instance."),
+            &["instance"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(info.clone())).expect("registered once");
+        info.with_label_values(&[instance]).set(1);
+        let requests = counter_vec(
+            &r,
             "cartsync_http_requests_total",
             "HTTP requests by status class.",
-            "counter",
-            &[
-                ("class=\"2xx\"", g(&self.requests_2xx)),
-                ("class=\"3xx\"", g(&self.requests_3xx)),
-                ("class=\"4xx\"", g(&self.requests_4xx)),
-                ("class=\"5xx\"", g(&self.requests_5xx)),
-            ],
+            "class",
+            &["2xx", "3xx", "4xx", "5xx"],
         );
-        family(
+        let mutations = counter_vec(
+            &r,
             "cartsync_mutations_total",
             "Mutations by outcome.",
-            "counter",
-            &[
-                ("status=\"applied\"", g(&self.mutations_applied)),
-                ("status=\"duplicate\"", g(&self.mutations_duplicate)),
-                ("status=\"rejected\"", g(&self.mutations_rejected)),
-                ("status=\"conflict\"", g(&self.mutations_conflict)),
-            ],
+            "status",
+            &["applied", "duplicate", "rejected", "conflict"],
         );
-        family(
-            "cartsync_store_retries_total",
-            "Batch decisions taken again because the cart moved on between read and commit.",
-            "counter",
-            &[("", g(&self.store_retries))],
-        );
-        family(
+        let cache = counter_vec(
+            &r,
             "cartsync_cache_requests_total",
             "Session cache lookups.",
-            "counter",
-            &[
-                ("result=\"hit\"", g(&self.cache_hits)),
-                ("result=\"miss\"", g(&self.cache_misses)),
-            ],
+            "result",
+            &["hit", "miss"],
         );
-        family(
-            "cartsync_cache_entries",
-            "Projections in the session cache.",
-            "gauge",
-            &[("", cache_entries as u64)],
-        );
-        family(
+        let checkouts = counter_vec(
+            &r,
             "cartsync_checkouts_total",
             "Checkout attempts by outcome.",
-            "counter",
-            &[
-                ("outcome=\"created\"", g(&self.checkout_created)),
-                ("outcome=\"replayed\"", g(&self.checkout_replayed)),
-                ("outcome=\"revalidation_failed\"", g(&self.checkout_revalidation_failed)),
-                ("outcome=\"cart_closed\"", g(&self.checkout_closed)),
-            ],
+            "outcome",
+            &["created", "replayed", "revalidation_failed", "cart_closed"],
         );
-        family(
+        let recovery = counter_vec(
+            &r,
             "cartsync_recovery_total",
             "Recovery worker actions.",
-            "counter",
+            "action",
             &[
-                ("action=\"expired_cart\"", g(&self.recovery_expired_carts)),
-                (
-                    "action=\"expired_idempotency_record\"",
-                    g(&self.recovery_expired_records),
-                ),
-                ("action=\"verified\"", g(&self.recovery_verified)),
-                ("action=\"repaired\"", g(&self.recovery_repaired)),
+                "expired_cart",
+                "expired_idempotency_record",
+                "verified",
+                "repaired",
+                "skipped_pass",
             ],
         );
-        out
+        let store_retries = IntCounter::new(
+            "cartsync_store_retries_total",
+            "Batch decisions taken again because the cart moved on between read and commit.",
+        )
+        .expect("valid metric");
+        r.register(Box::new(store_retries.clone())).expect("registered once");
+        let cache_entries =
+            IntGauge::new("cartsync_cache_entries", "Projections in the in-process session cache.").expect("valid");
+        r.register(Box::new(cache_entries.clone())).expect("registered once");
+        let recovery_pass_seconds = Histogram::with_opts(
+            HistogramOpts::new("cartsync_recovery_pass_seconds", "Duration of recovery passes.")
+                .buckets(vec![0.01, 0.1, 1.0, 10.0, 60.0, 600.0]),
+        )
+        .expect("valid metric");
+        r.register(Box::new(recovery_pass_seconds.clone()))
+            .expect("registered once");
+        Metrics {
+            request_seconds: histogram_vec(
+                &r,
+                "cartsync_http_request_duration_seconds",
+                "HTTP request latency by route and status.",
+                &["route", "status"],
+            ),
+            store_seconds: histogram_vec(
+                &r,
+                "cartsync_store_duration_seconds",
+                "Store calls by operation and outcome.",
+                &["op", "outcome"],
+            ),
+            cache_seconds: histogram_vec(
+                &r,
+                "cartsync_cache_duration_seconds",
+                "Session cache calls by operation and outcome.",
+                &["op", "outcome"],
+            ),
+            mutations_applied: mutations.with_label_values(&["applied"]),
+            mutations_duplicate: mutations.with_label_values(&["duplicate"]),
+            mutations_rejected: mutations.with_label_values(&["rejected"]),
+            mutations_conflict: mutations.with_label_values(&["conflict"]),
+            cache_hits: cache.with_label_values(&["hit"]),
+            cache_misses: cache.with_label_values(&["miss"]),
+            checkout_created: checkouts.with_label_values(&["created"]),
+            checkout_replayed: checkouts.with_label_values(&["replayed"]),
+            checkout_revalidation_failed: checkouts.with_label_values(&["revalidation_failed"]),
+            checkout_closed: checkouts.with_label_values(&["cart_closed"]),
+            recovery_expired_carts: recovery.with_label_values(&["expired_cart"]),
+            recovery_expired_records: recovery.with_label_values(&["expired_idempotency_record"]),
+            recovery_verified: recovery.with_label_values(&["verified"]),
+            recovery_repaired: recovery.with_label_values(&["repaired"]),
+            recovery_skipped: recovery.with_label_values(&["skipped_pass"]),
+            recovery_pass_seconds,
+            requests,
+            store_retries,
+            cache_entries,
+            registry: r,
+        }
+    }
+
+    /// Counts and times a finished HTTP request. `route` is the matched
+    /// route template (never a path with a cart token in it).
+    pub fn request(&self, route: &str, status: u16, took: Duration) {
+        let class = match status {
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        self.requests.with_label_values(&[class]).inc();
+        let code = status.to_string();
+        self.request_seconds
+            .with_label_values(&[route, code.as_str()])
+            .observe(took.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition. `cache_entries`: the in-process
+    /// cache's size, when it has one.
+    pub fn render(&self, cache_entries: Option<u64>) -> String {
+        if let Some(n) = cache_entries {
+            self.cache_entries.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "rendering metrics failed");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histograms_and_zero_series() {
+        let m = Metrics::new("a");
+        m.request("/api/v1/carts/{token}", 200, Duration::from_millis(3));
+        inc(&m.mutations_applied);
+        let text = m.render(Some(4));
+        assert!(text.contains("cartsync_http_requests_total{class=\"2xx\"} 1"), "{text}");
+        assert!(text.contains("cartsync_http_requests_total{class=\"5xx\"} 0"), "{text}");
+        assert!(text.contains(
+            "cartsync_http_request_duration_seconds_count{route=\"/api/v1/carts/{token}\",status=\"200\"} 1"
+        ));
+        assert!(text.contains("cartsync_mutations_total{status=\"applied\"} 1"));
+        assert!(text.contains("cartsync_cache_entries 4"));
+        assert!(text.contains("cartsync_instance_info{instance=\"a\"} 1"));
+        assert!(text.contains("cartsync_recovery_total{action=\"repaired\"} 0"));
     }
 }

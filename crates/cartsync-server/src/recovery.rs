@@ -1,18 +1,27 @@
 //! The recovery worker: on start and every interval it expires anonymous
-//! carts and idempotency records past retention, and verifies every cart
-//! snapshot by replaying its event log with the core's `replay`, repairing
-//! (and logging) any divergence. The event log is the source of truth; the
-//! snapshot is a materialised view of it.
+//! carts and idempotency records past retention, and verifies the carts
+//! changed since its last pass by replaying their event logs with the
+//! core's `replay`, repairing (and logging) any divergence. The event log
+//! is the source of truth; the snapshot is a materialised view of it.
+//!
+//! With several instances on one database, a pass first takes the store's
+//! recovery lock (a PostgreSQL advisory lock): one pass runs at a time, and
+//! an instance that finds the lock held skips its turn. Pages go by
+//! `(updated_at, id)` from this process's last verified position, not over
+//! every cart every pass.
 
 use crate::app::{now_ms, App};
 use crate::metrics::{add, inc};
 use crate::store::StoreError;
 use cartsync_core::replay;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// `false` when another process held the recovery lock.
+    pub ran: bool,
     pub expired_carts: usize,
     pub expired_records: usize,
     pub verified: usize,
@@ -23,35 +32,58 @@ pub struct Report {
 
 const PAGE: usize = 500;
 
-/// One full pass. Errors abort the pass (the next one starts over).
-pub fn run_once(app: &App) -> Result<Report, StoreError> {
+/// How far back each pass looks before its last position: writes stamped
+/// by another instance's clock, up to this much behind ours, are still
+/// verified.
+const CLOCK_SKEW: Duration = Duration::from_secs(60);
+
+/// One pass. Errors abort the pass (the next one resumes from the last
+/// verified position).
+pub async fn run_once(app: &App) -> Result<Report, StoreError> {
+    let Some(_lock) = app.store.recovery_lock().await? else {
+        inc(&app.metrics.recovery_skipped);
+        tracing::info!(instance = %app.instance, "recovery pass skipped: another instance holds the lock");
+        return Ok(Report::default());
+    };
+    let started = Instant::now();
     let now = now_ms();
     let mut report = Report {
+        ran: true,
         expired_carts: app
             .store
-            .expire_anonymous_carts(now.saturating_sub(app.anonymous_cart_retention.as_millis() as u64))?,
+            .expire_anonymous_carts(now.saturating_sub(app.anonymous_cart_retention.as_millis() as u64))
+            .await?,
         expired_records: app
             .store
-            .expire_idempotency_records(now.saturating_sub(app.idempotency_retention.as_millis() as u64))?,
+            .expire_idempotency_records(now.saturating_sub(app.idempotency_retention.as_millis() as u64))
+            .await?,
         ..Report::default()
     };
     add(&app.metrics.recovery_expired_carts, report.expired_carts as u64);
     add(&app.metrics.recovery_expired_records, report.expired_records as u64);
-    let mut after = 0;
+    let since = app
+        .verified_until
+        .load(Ordering::Relaxed)
+        .saturating_sub(CLOCK_SKEW.as_millis() as u64);
+    let mut after = None;
     loop {
-        let ids = app.store.cart_ids(after, PAGE)?;
-        let Some(last) = ids.last() else { break };
-        after = *last;
-        for id in ids {
-            verify_one(app, id, &mut report)?;
+        let page = app.store.carts_updated_since(since, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(*last);
+        for (_, id) in page {
+            verify_one(app, id, &mut report).await?;
         }
     }
-    tracing::info!(?report, "recovery pass done");
+    app.verified_until.fetch_max(now, Ordering::Relaxed);
+    app.metrics
+        .recovery_pass_seconds
+        .observe(started.elapsed().as_secs_f64());
+    tracing::info!(instance = %app.instance, ?report, "recovery pass done");
     Ok(report)
 }
 
-fn verify_one(app: &App, id: i64, report: &mut Report) -> Result<(), StoreError> {
-    let source = match app.store.replay_source(id) {
+async fn verify_one(app: &App, id: i64, report: &mut Report) -> Result<(), StoreError> {
+    let source = match app.store.replay_source(id).await {
         Ok(s) => s,
         Err(StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e),
@@ -62,7 +94,7 @@ fn verify_one(app: &App, id: i64, report: &mut Report) -> Result<(), StoreError>
         Ok(c) => c,
         Err(e) => {
             report.unreplayable += 1;
-            tracing::error!(cart = id, error = %e, "event log does not replay");
+            tracing::error!(instance = %app.instance, cart = id, error = %e, "event log does not replay");
             return Ok(());
         }
     };
@@ -72,16 +104,17 @@ fn verify_one(app: &App, id: i64, report: &mut Report) -> Result<(), StoreError>
         return Ok(());
     }
     tracing::warn!(
+        instance = %app.instance,
         cart = id,
         snapshot_version = source.snapshot.version,
         replayed_version = replayed.version,
         "snapshot diverged from its event log; repairing"
     );
-    match app.store.repair_snapshot(id, source.snapshot.version, &replayed) {
+    match app.store.repair_snapshot(id, source.snapshot.version, &replayed).await {
         Ok(()) => {
             report.repaired += 1;
             inc(&app.metrics.recovery_repaired);
-            app.cache.invalidate(id);
+            app.cache.invalidate(id, source.snapshot.version).await;
             Ok(())
         }
         // The cart moved on meanwhile: the next pass looks again.
@@ -90,14 +123,11 @@ fn verify_one(app: &App, id: i64, report: &mut Report) -> Result<(), StoreError>
     }
 }
 
-/// Runs passes forever on the blocking pool, one now and one per interval.
+/// Runs passes forever, one now and one per interval.
 pub async fn run_forever(app: std::sync::Arc<App>, interval: Duration) {
     loop {
-        let a = app.clone();
-        match tokio::task::spawn_blocking(move || run_once(&a)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "recovery pass failed"),
-            Err(e) => tracing::error!(error = %e, "recovery pass panicked"),
+        if let Err(e) = run_once(&app).await {
+            tracing::error!(instance = %app.instance, error = %e, "recovery pass failed");
         }
         tokio::time::sleep(interval.max(Duration::from_secs(1))).await;
     }

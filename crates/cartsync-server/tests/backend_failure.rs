@@ -21,68 +21,77 @@ fn boom<T>() -> Result<T, StoreError> {
     )))
 }
 
+#[async_trait::async_trait]
 impl CartStore for Broken {
-    fn ping(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), StoreError> {
         boom()
     }
-    fn create_cart(&self, _: &TokenHash, _: u64) -> Result<CartRecord, StoreError> {
+    async fn create_cart(&self, _: &TokenHash, _: u64) -> Result<CartRecord, StoreError> {
         boom()
     }
-    fn load_by_token(&self, _: &TokenHash) -> Result<CartRecord, StoreError> {
+    async fn load_by_token(&self, _: &TokenHash) -> Result<CartRecord, StoreError> {
         boom()
     }
-    fn load(&self, _: CartId) -> Result<CartRecord, StoreError> {
+    async fn load(&self, _: CartId) -> Result<CartRecord, StoreError> {
         boom()
     }
-    fn head(&self, _: &TokenHash) -> Result<CartHead, StoreError> {
+    async fn head(&self, _: &TokenHash) -> Result<CartHead, StoreError> {
         boom()
     }
-    fn find_account_cart(&self, _: &str) -> Result<Option<CartRecord>, StoreError> {
+    async fn find_account_cart(&self, _: &str) -> Result<Option<CartRecord>, StoreError> {
         boom()
     }
-    fn idempotency_records(
+    async fn idempotency_records(
         &self,
         _: CartId,
         _: &[MutationId],
     ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError> {
         boom()
     }
-    fn commit_batch(&self, _: BatchCommit<'_>) -> Result<Revision, StoreError> {
+    async fn commit_batch(&self, _: BatchCommit<'_>) -> Result<Revision, StoreError> {
         boom()
     }
-    fn events(&self, _: CartId, _: u64, _: usize) -> Result<Vec<EventRow>, StoreError> {
+    async fn events(&self, _: CartId, _: u64, _: usize) -> Result<Vec<EventRow>, StoreError> {
         boom()
     }
-    fn commit_merge(&self, _: &MergeCommit) -> Result<CartId, StoreError> {
+    async fn commit_merge(&self, _: &MergeCommit) -> Result<CartId, StoreError> {
         boom()
     }
-    fn order_for_key(&self, _: CartId, _: &str) -> Result<Option<Order>, StoreError> {
+    async fn order_for_key(&self, _: CartId, _: &str) -> Result<Option<Order>, StoreError> {
         boom()
     }
-    fn commit_order(&self, _: CartId, _: u64, _: &str, _: &Order) -> Result<(), StoreError> {
+    async fn commit_order(&self, _: CartId, _: u64, _: &str, _: &Order) -> Result<(), StoreError> {
         boom()
     }
-    fn expire_anonymous_carts(&self, _: u64) -> Result<usize, StoreError> {
+    async fn expire_anonymous_carts(&self, _: u64) -> Result<usize, StoreError> {
         boom()
     }
-    fn expire_idempotency_records(&self, _: u64) -> Result<usize, StoreError> {
+    async fn expire_idempotency_records(&self, _: u64) -> Result<usize, StoreError> {
         boom()
     }
-    fn cart_ids(&self, _: CartId, _: usize) -> Result<Vec<CartId>, StoreError> {
+    async fn carts_updated_since(
+        &self,
+        _: u64,
+        _: Option<(u64, CartId)>,
+        _: usize,
+    ) -> Result<Vec<(u64, CartId)>, StoreError> {
         boom()
     }
-    fn replay_source(&self, _: CartId) -> Result<ReplaySource, StoreError> {
+    async fn replay_source(&self, _: CartId) -> Result<ReplaySource, StoreError> {
         boom()
     }
-    fn repair_snapshot(&self, _: CartId, _: u64, _: &Cart) -> Result<(), StoreError> {
+    async fn repair_snapshot(&self, _: CartId, _: u64, _: &Cart) -> Result<(), StoreError> {
+        boom()
+    }
+    async fn recovery_lock(&self) -> Result<Option<PassGuard>, StoreError> {
         boom()
     }
 }
 
 #[tokio::test]
 async fn backend_failures_are_500_internal_without_detail() {
-    let healthy = Server::new(true);
-    let mut app = App::from_config(&config(&healthy.db, true)).unwrap();
+    let healthy = Server::new(true).await;
+    let mut app = App::from_config(&config(&healthy.db, true)).await.unwrap();
     app.store = Arc::new(Broken);
     let s = Server::from_app(Arc::new(app), &healthy.db);
     let token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";

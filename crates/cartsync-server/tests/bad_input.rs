@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 /// Version, rendered cart and event count: what must not change.
 async fn fingerprint(s: &Server, t: &str) -> (Value, usize) {
-    s.app.cache.flush();
+    s.app.cache.flush().await.unwrap();
     let cart = s.cart(t).await;
     let events = s.get(&format!("/api/v1/carts/{t}/events")).await;
     (cart, events.body["events"].as_array().unwrap().len())
@@ -29,7 +29,7 @@ async fn raw_post(s: &Server, uri: &str, body: Vec<u8>) -> Resp {
 
 #[tokio::test]
 async fn malformed_mutation_requests_are_400_naming_the_field_and_change_nothing() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 1).await;
     let before = fingerprint(&s, &t).await;
@@ -120,7 +120,7 @@ async fn malformed_mutation_requests_are_400_naming_the_field_and_change_nothing
 
 #[tokio::test]
 async fn oversized_bodies_are_413_and_change_nothing() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let before = fingerprint(&s, &t).await;
     let big = json!({"mutations": [{"id": uuid(), "command": {"type": "add_item", "sku": "tee-black", "quantity": 1, "options": {"note": "x".repeat(70 * 1024)}}}]});
@@ -150,7 +150,7 @@ async fn oversized_bodies_are_413_and_change_nothing() {
 
 #[tokio::test]
 async fn limit_violations_are_per_mutation_rejections_that_change_nothing() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 998).await;
     let before = fingerprint(&s, &t).await;
@@ -192,7 +192,7 @@ async fn limit_violations_are_per_mutation_rejections_that_change_nothing() {
 
 #[tokio::test]
 async fn malformed_requests_on_other_endpoints() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 1).await;
     let before = fingerprint(&s, &t).await;

@@ -32,6 +32,8 @@ const SERVER_CODES: &[&str] = &[
     "cart_empty",
     "checkout_revalidation_failed",
     "busy",
+    "store_unavailable",
+    "cache_unavailable",
     "internal",
     "method_not_allowed",
 ];

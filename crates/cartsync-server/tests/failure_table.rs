@@ -13,14 +13,14 @@ use serde_json::json;
 /// durable store, not lost.
 #[tokio::test]
 async fn cache_eviction_rehydrates_the_cart() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 2).await;
     s.add(&t, "mug-enamel", 1).await;
     let before = s.cart(&t).await;
     let r = s.post("/api/v1/admin/cache/flush", json!({})).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(s.app.cache.is_empty());
+    assert!(s.app.cache.entries() == Some(0));
     let after = s.cart(&t).await;
     assert_eq!(before, after);
     let m = s.get("/metrics").await;
@@ -31,14 +31,14 @@ async fn cache_eviction_rehydrates_the_cart() {
         .contains("cartsync_cache_requests_total{result=\"miss\"} 1"));
     // And the rebuilt projection is cached again.
     s.cart(&t).await;
-    assert_eq!(s.app.cache.len(), 1);
+    assert_eq!(s.app.cache.entries(), Some(1));
 }
 
 /// Anonymous login: the account cart is merged with the anonymous one,
 /// never overwritten by it.
 #[tokio::test]
 async fn anonymous_login_merges_instead_of_overwriting() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let ada = s.login("ada").await;
     let auth = format!("Bearer {ada}");
     // Ada's account cart from an earlier session.
@@ -110,7 +110,7 @@ async fn anonymous_login_merges_instead_of_overwriting() {
 /// overwriting the first tab's change.
 #[tokio::test]
 async fn multi_tab_edits_are_conditional_writes() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 1).await;
     s.add(&t, "mug-enamel", 1).await;
@@ -151,7 +151,7 @@ async fn multi_tab_edits_are_conditional_writes() {
 /// is applied once.
 #[tokio::test]
 async fn mobile_retry_is_applied_once() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let m = add("socks-stripe", 1);
     let first = s.mutate(&t, vec![m.clone()]).await;
@@ -197,12 +197,12 @@ async fn mobile_retry_is_applied_once() {
 /// cache, serves and continues the cart.
 #[tokio::test]
 async fn failover_to_a_second_instance_with_a_cold_cache() {
-    let first = Server::new(false);
+    let first = Server::new(false).await;
     let t = first.new_cart().await;
     first.add(&t, "tee-black", 2).await;
     let seen = first.cart(&t).await;
-    let second = Server::on(&first.db, false);
-    assert!(second.app.cache.is_empty());
+    let second = Server::on(&first.db, false).await;
+    assert!(second.app.cache.entries() == Some(0));
     let served = second.cart(&t).await;
     assert_eq!(served, seen);
     let cart = second.add(&t, "tee-black", 1).await;
@@ -216,7 +216,7 @@ async fn failover_to_a_second_instance_with_a_cold_cache() {
 /// old and new price instead of being charged a stale total.
 #[tokio::test]
 async fn price_drift_is_caught_at_checkout() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let t = s.new_cart().await;
     let cart = s.add(&t, "tee-black", 2).await;
     let seen_total = cart["totals"]["estimated_total"]["amount"].as_i64().unwrap();
@@ -245,7 +245,7 @@ async fn price_drift_is_caught_at_checkout() {
 /// one order and one `out_of_stock`.
 #[tokio::test]
 async fn inventory_race_gives_one_order_and_one_out_of_stock() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let a = s.new_cart().await;
     let b = s.new_cart().await;
     s.add(&a, "last-one-vase", 1).await;
@@ -261,14 +261,14 @@ async fn inventory_race_gives_one_order_and_one_out_of_stock() {
     assert_eq!(p["sku"], "last-one-vase");
     assert_eq!(p["requested"], 1);
     assert_eq!(p["available"], 0);
-    assert_eq!(s.stock("last-one-vase"), 0);
+    assert_eq!(s.stock("last-one-vase").await, 0);
 }
 
 /// Promotion conflict: a coupon shown as applied is revalidated before the
 /// order; an expired one is reported, not silently honoured or dropped.
 #[tokio::test]
 async fn promotion_conflict_revalidates_the_coupon() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let t = s.new_cart().await;
     s.add(&t, "hoodie-grey", 1).await;
     let r = s
@@ -306,8 +306,8 @@ async fn promotion_conflict_revalidates_the_coupon() {
 /// in the database, so the reservation is atomic across processes too.
 #[tokio::test]
 async fn inventory_race_across_two_instances() {
-    let one = Server::new(false);
-    let two = Server::on(&one.db, false);
+    let one = Server::new(false).await;
+    let two = Server::on(&one.db, false).await;
     let a = one.new_cart().await;
     let b = two.new_cart().await;
     one.add(&a, "last-one-vase", 1).await;
@@ -317,6 +317,6 @@ async fn inventory_race_across_two_instances() {
     statuses.sort();
     assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
     // Stock survives a restart: a third instance still sees none left.
-    let three = Server::on(&one.db, false);
-    assert_eq!(three.stock("last-one-vase"), 0);
+    let three = Server::on(&one.db, false).await;
+    assert_eq!(three.stock("last-one-vase").await, 0);
 }

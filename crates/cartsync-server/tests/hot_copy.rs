@@ -8,10 +8,9 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use std::sync::atomic::Ordering;
 
 fn retries(s: &Server) -> u64 {
-    s.app.metrics.store_retries.load(Ordering::Relaxed)
+    s.app.metrics.store_retries.get()
 }
 
 fn lines(cart: &serde_json::Value) -> usize {
@@ -20,10 +19,10 @@ fn lines(cart: &serde_json::Value) -> usize {
 
 #[tokio::test]
 async fn a_copy_made_stale_by_another_process_is_decided_again() {
-    let a = Server::new(false);
+    let a = Server::new(false).await;
     let t = a.new_cart().await;
     a.add(&t, "tee-black", 1).await; // A's copy: version 1
-    let b = Server::on(&a.db, false);
+    let b = Server::on(&a.db, false).await;
     assert_eq!(b.add(&t, "mug-enamel", 1).await["version"], 2);
     let before = retries(&a);
     let cart = a.add(&t, "cap-canvas", 1).await;
@@ -37,9 +36,9 @@ async fn a_copy_made_stale_by_another_process_is_decided_again() {
 
 #[tokio::test]
 async fn a_resend_to_a_process_with_a_hot_copy_gets_the_stored_result() {
-    let a = Server::new(false);
+    let a = Server::new(false).await;
     let t = a.new_cart().await;
-    let b = Server::on(&a.db, false);
+    let b = Server::on(&a.db, false).await;
     b.add(&t, "tee-black", 1).await; // B has a copy
     let m = add("mug-enamel", 2);
     let first = a.mutate(&t, vec![m.clone()]).await;
@@ -59,10 +58,10 @@ async fn a_resend_to_a_process_with_a_hot_copy_gets_the_stored_result() {
 
 #[tokio::test]
 async fn a_cart_closed_in_another_process_refuses_mutations() {
-    let a = Server::new(false);
+    let a = Server::new(false).await;
     let t = a.new_cart().await;
     let cart = a.add(&t, "tee-black", 1).await;
-    let b = Server::on(&a.db, false);
+    let b = Server::on(&a.db, false).await;
     let total = cart["totals"]["estimated_total"]["amount"].as_i64().unwrap();
     assert_eq!(b.checkout(&t, "k1", total, None).await.status, StatusCode::CREATED);
     let r = a.mutate(&t, vec![add("mug-enamel", 1)]).await;
@@ -71,16 +70,16 @@ async fn a_cart_closed_in_another_process_refuses_mutations() {
 
 #[tokio::test]
 async fn a_repair_at_the_same_version_is_not_overwritten_by_the_copy() {
-    let a = Server::new(false);
+    let a = Server::new(false).await;
     let t = a.new_cart().await;
     a.add(&t, "tee-black", 1).await;
     a.add(&t, "mug-enamel", 1).await; // A's copy: two lines, version 2
     let hash = cartsync_server::tokens::hash(&t).unwrap();
-    let stored = a.app.store.load_by_token(&hash).unwrap();
+    let stored = a.app.store.load_by_token(&hash).await.unwrap();
     let mut repaired = stored.cart.clone();
     repaired.lines.retain(|l| l.sku.as_str() == "tee-black");
     // Another process's recovery worker, say: same version, other lines.
-    a.app.store.repair_snapshot(stored.id, 2, &repaired).unwrap();
+    a.app.store.repair_snapshot(stored.id, 2, &repaired).await.unwrap();
     let cart = a.add(&t, "cap-canvas", 1).await;
     assert_eq!(cart["version"], 3);
     assert_eq!(quantity_of(&cart, "mug-enamel"), 0, "decided on the repaired snapshot");
@@ -89,10 +88,10 @@ async fn a_repair_at_the_same_version_is_not_overwritten_by_the_copy() {
 
 #[tokio::test]
 async fn a_cart_merged_in_another_process_is_gone_even_for_a_batch_the_copy_refuses() {
-    let a = Server::new(true);
+    let a = Server::new(true).await;
     let t = a.new_cart().await;
     a.add(&t, "tee-black", 1).await;
-    let b = Server::on(&a.db, true);
+    let b = Server::on(&a.db, true).await;
     let jwt = b.login("ada").await;
     let auth = format!("Bearer {jwt}");
     let path = format!("/api/v1/carts/{t}/attach");

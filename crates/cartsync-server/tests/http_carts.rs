@@ -9,7 +9,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn create_returns_201_with_an_opaque_url_safe_token_and_an_empty_cart() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let r = s.send(Method::POST, "/api/v1/carts", None, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let token = r.body["token"].as_str().unwrap();
@@ -26,7 +26,7 @@ async fn create_returns_201_with_an_opaque_url_safe_token_and_an_empty_cart() {
 
 #[tokio::test]
 async fn only_the_token_hash_is_stored() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let token = s.new_cart().await;
     let bytes = std::fs::read(&s.db).unwrap_or_default();
     let wal = std::fs::read(s.db.with_extension("db-wal")).unwrap_or_default();
@@ -36,7 +36,7 @@ async fn only_the_token_hash_is_stored() {
 
 #[tokio::test]
 async fn get_returns_the_rendered_cart_with_etag_and_304() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 2).await;
     let r = s.get(&format!("/api/v1/carts/{t}")).await;
@@ -68,7 +68,7 @@ async fn get_returns_the_rendered_cart_with_etag_and_304() {
 
 #[tokio::test]
 async fn unknown_or_malformed_tokens_are_404_cart_not_found() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     for t in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "nope", "%20%20", &"x".repeat(300)] {
         for r in [
             s.get(&format!("/api/v1/carts/{t}")).await,
@@ -84,7 +84,7 @@ async fn unknown_or_malformed_tokens_are_404_cart_not_found() {
 
 #[tokio::test]
 async fn events_list_the_log_after_a_version() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let ids: Vec<_> = (0..3).map(|_| add("tee-black", 1)).collect();
     s.mutate(&t, ids.clone()).await;
@@ -109,7 +109,7 @@ async fn events_list_the_log_after_a_version() {
 
 #[tokio::test]
 async fn catalog_lists_products_with_price_image_and_stock() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let r = s.get("/api/v1/catalog").await;
     assert_eq!(r.status, StatusCode::OK);
     let products = r.body["products"].as_array().unwrap();
@@ -123,7 +123,7 @@ async fn catalog_lists_products_with_price_image_and_stock() {
 
 #[tokio::test]
 async fn healthz_metrics_and_unknown_routes() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let r = s.get("/healthz").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["status"], "ok");

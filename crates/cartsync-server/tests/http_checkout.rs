@@ -8,7 +8,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn checkout_creates_a_pending_order_and_closes_the_cart() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 2).await;
     s.mutate(
@@ -74,7 +74,7 @@ async fn checkout_creates_a_pending_order_and_closes_the_cart() {
 
 #[tokio::test]
 async fn concurrent_submits_with_one_key_create_one_order() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "mug-enamel", 1).await;
     let (a, b, c) = tokio::join!(
@@ -87,13 +87,13 @@ async fn concurrent_submits_with_one_key_create_one_order() {
     }
     assert_eq!(a.body["order"]["id"], b.body["order"]["id"]);
     assert_eq!(a.body["order"]["id"], c.body["order"]["id"]);
-    let stock = s.stock("mug-enamel");
+    let stock = s.stock("mug-enamel").await;
     assert_eq!(stock, 44, "reserved once");
 }
 
 #[tokio::test]
 async fn checkout_request_errors() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let uri = format!("/api/v1/carts/{t}/checkout");
     let body = json!({"expected_total": {"amount": 0, "currency": "EUR"}});
@@ -130,7 +130,7 @@ async fn checkout_request_errors() {
 
 #[tokio::test]
 async fn checkout_of_merged_and_account_carts() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let anon = s.new_cart().await;
     s.add(&anon, "cap-canvas", 1).await;
     let ada = s.login("ada").await;
@@ -157,7 +157,7 @@ async fn checkout_of_merged_and_account_carts() {
 
 #[tokio::test]
 async fn a_total_mismatch_without_price_change_is_total_changed() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "mug-enamel", 1).await;
     let r = s.checkout(&t, "k", 1, None).await;

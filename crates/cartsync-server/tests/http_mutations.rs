@@ -9,7 +9,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn mutations_apply_in_order_with_per_mutation_results() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let a = uuid();
     let r = s
@@ -99,7 +99,7 @@ async fn mutations_apply_in_order_with_per_mutation_results() {
 
 #[tokio::test]
 async fn coupons_are_rendered_with_pricings_verdict() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "hoodie-grey", 1).await;
     let r = s
@@ -128,7 +128,7 @@ async fn coupons_are_rendered_with_pricings_verdict() {
 
 #[tokio::test]
 async fn invalid_commands_are_rejected_per_mutation_with_the_cores_codes() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let cases = [
         (
@@ -197,7 +197,7 @@ async fn invalid_commands_are_rejected_per_mutation_with_the_cores_codes() {
 
 #[tokio::test]
 async fn line_and_coupon_limits_reject_per_mutation() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let skus: Vec<String> = s.app.pricing.products().iter().map(|p| p.sku.0.clone()).collect();
     let mut muts = Vec::new();
@@ -235,7 +235,7 @@ async fn line_and_coupon_limits_reject_per_mutation() {
 
 #[tokio::test]
 async fn same_id_twice_is_applied_once_and_a_reused_id_is_refused() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let m = add("tee-black", 1);
     let first = s.mutate(&t, vec![m.clone()]).await;
@@ -255,7 +255,7 @@ async fn same_id_twice_is_applied_once_and_a_reused_id_is_refused() {
 
 #[tokio::test]
 async fn stale_base_version_is_409_with_current_cart_and_committed_prefix() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 1).await; // v1
     s.add(&t, "mug-enamel", 1).await; // v2
@@ -289,7 +289,7 @@ async fn stale_base_version_is_409_with_current_cart_and_committed_prefix() {
 
 #[tokio::test]
 async fn too_many_mutations_is_400() {
-    let s = Server::new(false);
+    let s = Server::new(false).await;
     let t = s.new_cart().await;
     let r = s.mutate(&t, (0..101).map(|_| add("sticker-pack", 1)).collect()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -304,7 +304,7 @@ async fn too_many_mutations_is_400() {
 /// applied, none is turned away as `busy`, and the quantities add up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_adds_to_one_cart_all_apply() {
-    let s = std::sync::Arc::new(Server::new(false));
+    let s = std::sync::Arc::new(Server::new(false).await);
     let t = s.new_cart().await;
     let (clients, each) = (8, 25);
     let tasks: Vec<_> = (0..clients)

@@ -11,7 +11,7 @@ async fn cors_allows_only_configured_origins() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&dir.path().join("c.db"), false);
     cfg.cors_origin = vec!["https://shop.example".into()];
-    let s = Server::with_config(cfg);
+    let s = Server::with_config(cfg).await;
     let preflight = |origin: &str| {
         Request::builder()
             .method(Method::OPTIONS)
@@ -27,7 +27,7 @@ async fn cors_allows_only_configured_origins() {
     let r = s.raw(preflight("https://evil.example")).await;
     assert!(r.headers.get("access-control-allow-origin").is_none());
     // Without --cors-origin: same origin only (no CORS headers at all).
-    let plain = Server::new(false);
+    let plain = Server::new(false).await;
     let r = plain.raw(preflight("https://shop.example")).await;
     assert!(r.headers.get("access-control-allow-origin").is_none());
 }
@@ -40,7 +40,7 @@ async fn static_dir_is_served_at_the_root() {
     std::fs::write(www.join("index.html"), "<h1>shop</h1>").unwrap();
     let mut cfg = config(&dir.path().join("c.db"), false);
     cfg.static_dir = Some(www);
-    let s = Server::with_config(cfg);
+    let s = Server::with_config(cfg).await;
     let r = s.get("/index.html").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, "<h1>shop</h1>");
@@ -63,7 +63,7 @@ async fn catalog_file_replaces_the_bundled_catalog() {
     .unwrap();
     let mut cfg = config(&dir.path().join("c.db"), false);
     cfg.catalog = Some(file.clone());
-    let s = Server::with_config(cfg);
+    let s = Server::with_config(cfg).await;
     let r = s.get("/api/v1/catalog").await;
     assert_eq!(r.body["products"].as_array().unwrap().len(), 1);
     let t = s.new_cart().await;
@@ -74,5 +74,5 @@ async fn catalog_file_replaces_the_bundled_catalog() {
     std::fs::write(&file, r#"{"currency": "USD", "products": [{"sku": "a b", "name": "x", "price": {"amount": 1, "currency": "USD"}, "stock": 1}]}"#).unwrap();
     let mut cfg = config(&dir.path().join("c2.db"), false);
     cfg.catalog = Some(file);
-    assert!(cartsync_server::build(&cfg).is_err());
+    assert!(cartsync_server::build(&cfg).await.is_err());
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn diverged_snapshots_are_repaired_from_the_event_log() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 2).await;
     s.add(&t, "mug-enamel", 1).await;
@@ -25,19 +25,13 @@ async fn diverged_snapshots_are_repaired_from_the_event_log() {
         .unwrap();
     drop(conn);
     let app = s.app.clone();
-    let report = tokio::task::spawn_blocking(move || run_once(&app))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = run_once(&app).await.unwrap();
     assert_eq!(report.verified, 1);
     assert_eq!(report.repaired, 1);
-    s.app.cache.flush();
+    s.app.cache.flush().await.unwrap();
     assert_eq!(s.cart(&t).await, good);
     let app = s.app.clone();
-    let again = tokio::task::spawn_blocking(move || run_once(&app))
-        .await
-        .unwrap()
-        .unwrap();
+    let again = run_once(&app).await.unwrap();
     assert_eq!(again.repaired, 0, "a repaired snapshot verifies");
     let m = s.get("/metrics").await;
     assert!(m
@@ -49,7 +43,7 @@ async fn diverged_snapshots_are_repaired_from_the_event_log() {
 
 #[tokio::test]
 async fn merged_account_carts_verify_from_their_merge_base() {
-    let s = Server::new(true);
+    let s = Server::new(true).await;
     let ada = s.login("ada").await;
     let anon = s.new_cart().await;
     s.add(&anon, "tee-black", 2).await;
@@ -65,10 +59,7 @@ async fn merged_account_carts_verify_from_their_merge_base() {
     let account = r.body["token"].as_str().unwrap().to_string();
     s.mutate_as(&account, &ada, vec![add("mug-enamel", 1)]).await;
     let app = s.app.clone();
-    let report = tokio::task::spawn_blocking(move || run_once(&app))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = run_once(&app).await.unwrap();
     assert_eq!(report.verified, 2);
     assert_eq!(report.repaired, 0);
     assert_eq!(report.unreplayable, 0);
@@ -81,7 +72,7 @@ async fn expiry_removes_stale_anonymous_carts_and_old_idempotency_records() {
     let mut cfg = config(&db, true);
     cfg.anonymous_cart_retention_days = 0;
     cfg.idempotency_retention_days = 0;
-    let s = Server::with_config(cfg);
+    let s = Server::with_config(cfg).await;
     let ada = s.login("ada").await;
     let stale = s.new_cart().await;
     let m = add("tee-black", 1);
@@ -101,15 +92,12 @@ async fn expiry_removes_stale_anonymous_carts_and_old_idempotency_records() {
     s.mutate_as(&account, &ada, vec![kept.clone()]).await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let app = s.app.clone();
-    let report = tokio::task::spawn_blocking(move || run_once(&app))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = run_once(&app).await.unwrap();
     assert_eq!(report.expired_carts, 2, "the stale cart and the merged one");
     // The stale cart's records went with it; the account cart's record
     // expired on its own.
     assert_eq!(report.expired_records, 1);
-    s.app.cache.flush();
+    s.app.cache.flush().await.unwrap();
     let r = s.get(&format!("/api/v1/carts/{stale}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = s

@@ -1,19 +1,39 @@
-//! The session cache: a disposable, in-process projection of carts as
-//! rendered (names, images, prices, estimated totals), keyed by token hash.
+//! The session cache: a disposable projection of carts as rendered (names,
+//! images, prices, estimated totals), keyed by token hash, behind one
+//! [`SessionCache`] trait with two backends: [`LocalCache`] (in-process, a
+//! bounded LRU with a TTL, the default) and [`RedisCache`] (shared by every
+//! instance).
 //!
-//! Invariants: it is written only after a durable commit or a store read,
-//! rebuilt from the store on a miss, and never accepts writes of its own;
-//! losing it (flush, restart, eviction, TTL) costs one store read, never
-//! data. Another process may have written the cart since: readers check the
+//! Invariants, for every backend (the checks of [`conformance`]):
+//! - it is written only after a durable commit or a store read, rebuilt
+//!   from the store on a miss, and never accepts writes of its own; losing
+//!   it (flush, restart, eviction, TTL, Redis down or flushed) costs store
+//!   reads, never data: a failing backend is a miss, never an error;
+//! - values carry the cart version and are never overwritten by an older
+//!   one, and an invalidation leaves a tombstone at the version it knew, so
+//!   a reader that loaded the cart before a commit or a state change cannot
+//!   write its stale copy back afterwards (the delete-then-refill race);
+//! - one projection per cart: storing a cart under one token drops what its
+//!   other tokens held.
+//!
+//! Another process may have written the cart since: readers check the
 //! stored version, and mutations decided on the hot copy commit only if the
 //! stored cart is still exactly that copy (its [`Revision`]).
+
+pub mod conformance;
+mod local;
+mod redis;
+mod timed;
+
+pub use local::LocalCache;
+pub use redis::RedisCache;
+pub use timed::Timed;
 
 use crate::store::{CartId, Revision, TokenHash};
 use cartsync_core::protocol::v1::CartView;
 use cartsync_core::Cart;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// What the cache remembers about a cart: enough to answer a `GET` and to
 /// check who may read it, without touching the store.
@@ -27,7 +47,14 @@ pub struct Projection {
     pub hot: Option<HotCopy>,
 }
 
-/// A cart as this process last committed or read it, with the store's
+impl Projection {
+    /// The cart version this projection shows.
+    pub fn version(&self) -> u64 {
+        self.view.version
+    }
+}
+
+/// A cart as an instance last committed or read it, with the store's
 /// revision of that state: mutations decide on it instead of reading and
 /// parsing the cart again, and the commit's condition on the revision
 /// decides whether the copy was still current.
@@ -37,160 +64,71 @@ pub struct HotCopy {
     pub revision: Revision,
 }
 
-#[derive(Debug)]
-struct Entry {
-    // Shared, so a lookup does not copy the view and the cart.
-    projection: Arc<Projection>,
-    expires: Instant,
+/// Why the cache backend did not answer (logged and counted; callers treat
+/// it as a miss).
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("cache entry unreadable: {0}")]
+    Corrupt(String),
 }
 
-#[derive(Debug, Default)]
-struct Maps {
-    by_token: HashMap<TokenHash, Entry>,
-    /// The tokens holding a projection of each cart (an account cart may
-    /// have several), so invalidation does not scan the whole cache.
-    by_cart: HashMap<CartId, Vec<TokenHash>>,
+/// The session cache. Every method is infallible from the caller's side
+/// except the operator's ones (`flush`, `ping`): a backend that fails
+/// answers a miss, and a write it drops is rebuilt on the next read.
+#[async_trait::async_trait]
+pub trait SessionCache: Send + Sync {
+    /// `memory` or `redis` (for `/healthz` and the logs).
+    fn kind(&self) -> &'static str;
+
+    /// The projection for this token, if any.
+    async fn get(&self, token: &TokenHash) -> Option<Arc<Projection>>;
+
+    /// Stores the projection of a committed or read cart state, unless the
+    /// cache already holds a newer version of the cart (or a tombstone
+    /// newer than it). Drops what other tokens of the cart held.
+    async fn put(&self, token: TokenHash, projection: Projection);
+
+    /// Forgets the cart (merged, closed, repaired, or a hot copy that lost
+    /// its commit), leaving a tombstone at `version`: a later `put` of an
+    /// older version is refused.
+    async fn invalidate(&self, cart: CartId, version: u64);
+
+    /// Drops everything this cache holds; how many projections there were.
+    async fn flush(&self) -> Result<u64, CacheError>;
+
+    /// Projections held, where the backend can say cheaply.
+    fn entries(&self) -> Option<u64>;
+
+    /// Whether the backend answers (`/healthz`).
+    async fn ping(&self) -> Result<(), CacheError>;
 }
 
-impl Maps {
-    fn remove_cart(&mut self, cart: CartId) {
-        for token in self.by_cart.remove(&cart).unwrap_or_default() {
-            self.by_token.remove(&token);
-        }
-    }
-
-    fn remove_token(&mut self, token: &TokenHash) {
-        if let Some(e) = self.by_token.remove(token) {
-            if let Some(tokens) = self.by_cart.get_mut(&e.projection.cart_id) {
-                tokens.retain(|t| t != token);
-                if tokens.is_empty() {
-                    self.by_cart.remove(&e.projection.cart_id);
-                }
-            }
-        }
-    }
+/// How a cache is opened.
+#[derive(Debug, Clone)]
+pub struct CacheOptions {
+    pub ttl: Duration,
+    /// Most projections kept in process.
+    pub capacity: u64,
+    /// Prefix of every Redis key (several deployments or tests may share
+    /// one Redis).
+    pub prefix: String,
+    /// Longest a Redis command may take before it counts as a miss.
+    pub timeout: Duration,
 }
 
-/// An in-process TTL map with a size bound.
-#[derive(Debug)]
-pub struct SessionCache {
-    ttl: Duration,
-    max_entries: usize,
-    maps: Mutex<Maps>,
-}
-
-impl SessionCache {
-    pub fn new(ttl: Duration, max_entries: usize) -> Self {
-        SessionCache {
-            ttl,
-            max_entries: max_entries.max(1),
-            maps: Mutex::new(Maps::default()),
+/// Opens the cache a `--cache` value names: `memory` (default) or a
+/// `redis://` / `rediss://` URL. Redis need not be up: until it answers,
+/// every lookup is a miss.
+pub fn open(spec: &str, options: &CacheOptions) -> Result<Arc<dyn SessionCache>, CacheError> {
+    match spec.trim() {
+        "" | "memory" => Ok(Arc::new(LocalCache::new(options.ttl, options.capacity))),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://") => {
+            Ok(Arc::new(RedisCache::new(url, options)?))
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Maps> {
-        self.maps.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The fresh projection for this token, if any.
-    pub fn get(&self, token: &TokenHash) -> Option<Arc<Projection>> {
-        let mut maps = self.lock();
-        match maps.by_token.get(token) {
-            Some(e) if e.expires > Instant::now() => Some(Arc::clone(&e.projection)),
-            Some(_) => {
-                maps.remove_token(token);
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Stores the projection of a committed cart state, dropping what other
-    /// tokens of the same cart remembered (it may be older).
-    pub fn put(&self, token: TokenHash, projection: Projection) {
-        let mut maps = self.lock();
-        let cart = projection.cart_id;
-        maps.remove_cart(cart);
-        maps.remove_token(&token);
-        if maps.by_token.len() >= self.max_entries {
-            // Full: start over (it is only a cache; entries are rebuilt on
-            // demand). Cheaper and simpler than LRU bookkeeping per read.
-            *maps = Maps::default();
-        }
-        maps.by_cart.entry(cart).or_default().push(token);
-        maps.by_token.insert(
-            token,
-            Entry {
-                projection: Arc::new(projection),
-                expires: Instant::now() + self.ttl,
-            },
-        );
-    }
-
-    /// Forgets everything about a cart (merged, closed, repaired).
-    pub fn invalidate(&self, cart: CartId) {
-        self.lock().remove_cart(cart);
-    }
-
-    /// Drops everything; returns how many entries there were.
-    pub fn flush(&self) -> usize {
-        let mut maps = self.lock();
-        let n = maps.by_token.len();
-        *maps = Maps::default();
-        n
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().by_token.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn proj(id: CartId) -> Projection {
-        Projection {
-            cart_id: id,
-            owner: None,
-            view: CartView::bare(&Cart::default()),
-            hot: None,
-        }
-    }
-
-    #[test]
-    fn ttl_invalidate_and_flush() {
-        let c = SessionCache::new(Duration::from_secs(60), 10);
-        c.put([1; 32], proj(1));
-        c.put([2; 32], proj(2));
-        assert!(c.get(&[1; 32]).is_some());
-        c.invalidate(1);
-        assert!(c.get(&[1; 32]).is_none());
-        assert_eq!(c.flush(), 1);
-        let short = SessionCache::new(Duration::from_millis(0), 10);
-        short.put([1; 32], proj(1));
-        assert!(short.get(&[1; 32]).is_none());
-        assert!(short.is_empty());
-    }
-
-    #[test]
-    fn one_projection_per_cart_and_a_size_bound() {
-        let c = SessionCache::new(Duration::from_secs(60), 3);
-        c.put([1; 32], proj(1));
-        c.put([2; 32], proj(1)); // another token of cart 1: the older one goes
-        assert!(c.get(&[1; 32]).is_none());
-        assert!(c.get(&[2; 32]).is_some());
-        c.put([3; 32], proj(2));
-        c.put([4; 32], proj(3));
-        assert_eq!(c.len(), 3);
-        c.put([5; 32], proj(4)); // full: starts over
-        assert_eq!(c.len(), 1);
-        c.put([5; 32], proj(5)); // a token re-pointed at another cart
-        c.invalidate(4);
-        assert!(c.get(&[5; 32]).is_some());
+        other => Err(CacheError::Unavailable(format!(
+            "--cache must be `memory` or a redis:// URL, not {other:?}"
+        ))),
     }
 }

@@ -220,8 +220,9 @@ impl Pricing for DemoCatalog {
 }
 
 /// In-memory stock (tests and single-process demos).
+#[async_trait::async_trait]
 impl Inventory for DemoCatalog {
-    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
+    async fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
         let mut state = self.write();
         let shortfalls: Vec<Shortfall> = lines
             .iter()
@@ -245,7 +246,7 @@ impl Inventory for DemoCatalog {
         Ok(Ok(()))
     }
 
-    fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
+    async fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
         let mut state = self.write();
         for (sku, n) in lines {
             if let Some(p) = state.products.get_mut(sku) {
@@ -255,7 +256,7 @@ impl Inventory for DemoCatalog {
         Ok(())
     }
 
-    fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
+    async fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
         Ok(self
             .read()
             .products
@@ -264,7 +265,7 @@ impl Inventory for DemoCatalog {
             .collect())
     }
 
-    fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError> {
+    async fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError> {
         if let Some(p) = self.write().products.get_mut(sku) {
             p.stock = stock;
         }
@@ -276,17 +277,24 @@ impl Inventory for DemoCatalog {
 mod tests {
     use super::*;
 
-    #[test]
-    fn bundled_catalog_loads_and_reserves_all_or_nothing() {
+    #[tokio::test]
+    async fn bundled_catalog_loads_and_reserves_all_or_nothing() {
         let c = DemoCatalog::bundled().unwrap();
         assert!(c.products().len() >= 24);
         let vase = Sku::new("last-one-vase");
         let tee = Sku::new("tee-black");
-        assert!(c.reserve(&[(tee.clone(), 1), (vase.clone(), 2)]).unwrap().is_err());
+        assert!(c
+            .reserve(&[(tee.clone(), 1), (vase.clone(), 2)])
+            .await
+            .unwrap()
+            .is_err());
         assert_eq!(c.product(&tee).unwrap().stock, 40);
-        assert!(c.reserve(&[(vase.clone(), 1)]).unwrap().is_ok());
-        assert_eq!(c.reserve(&[(vase.clone(), 1)]).unwrap().unwrap_err()[0].available, 0);
-        c.release(&[(vase.clone(), 1)]).unwrap();
+        assert!(c.reserve(&[(vase.clone(), 1)]).await.unwrap().is_ok());
+        assert_eq!(
+            c.reserve(&[(vase.clone(), 1)]).await.unwrap().unwrap_err()[0].available,
+            0
+        );
+        c.release(&[(vase.clone(), 1)]).await.unwrap();
         assert_eq!(c.product(&vase).unwrap().stock, 1);
     }
 

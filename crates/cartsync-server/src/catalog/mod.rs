@@ -1,15 +1,17 @@
 //! Pricing, inventory and coupons: the services a storefront already has.
 //! The server only talks to them through [`Pricing`] and [`Inventory`]; the
 //! bundled [`DemoCatalog`] (an in-memory catalog loaded from JSON, with admin
-//! setters for `--dev`) and [`SqliteInventory`] (stock in the cart database,
-//! shared by every process) stand in for them; a real deployment replaces
-//! both.
+//! setters for `--dev`) and [`SqliteInventory`] / [`PostgresInventory`]
+//! (stock in the cart database, shared by every process) stand in for
+//! them; a real deployment replaces both.
 
 mod demo;
+mod pg_stock;
 pub mod pricing;
 mod stock;
 
 pub use demo::{CatalogError, CatalogFile, CouponRule, DemoCatalog, ProductUpdate, ShippingRate, BUNDLED};
+pub use pg_stock::PostgresInventory;
 pub use pricing::{price_cart, CatalogCheck, Priced};
 pub use stock::SqliteInventory;
 
@@ -49,20 +51,26 @@ pub struct Shortfall {
 
 /// The inventory service could not answer (detail for the logs).
 #[derive(Debug, thiserror::Error)]
-#[error("inventory unavailable: {0}")]
-pub struct InventoryError(pub String);
+pub enum InventoryError {
+    /// It could not be reached, or the connection broke mid-call.
+    #[error("inventory unavailable: {0}")]
+    Unavailable(String),
+    #[error("inventory failed: {0}")]
+    Failed(String),
+}
 
 /// Stock levels and reservations.
+#[async_trait::async_trait]
 pub trait Inventory: Send + Sync {
     /// Reserves every `(sku, quantity)` or nothing (all-or-nothing, atomic
     /// with respect to other reservations): `Ok(Err(shortfalls))` when some
     /// line cannot be served. Quantities of one SKU over several lines must
     /// be summed by the caller.
-    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError>;
+    async fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError>;
     /// Gives back a reservation that did not turn into an order.
-    fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError>;
+    async fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError>;
     /// Units available per tracked SKU.
-    fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError>;
+    async fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError>;
     /// Admin: sets the stock of a SKU.
-    fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError>;
+    async fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError>;
 }

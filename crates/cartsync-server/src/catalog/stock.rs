@@ -2,8 +2,8 @@
 //! process on the database sees the same stock, a reservation is one
 //! `BEGIN IMMEDIATE` transaction of conditional decrements (all or
 //! nothing), and stock survives restarts. Reservations are rare next to
-//! cart mutations, so this keeps its own connection instead of queueing
-//! behind the store's writer.
+//! cart mutations, so this keeps its own connection (used on the blocking
+//! pool) instead of queueing behind the store's writer.
 
 use super::{Inventory, InventoryError, Shortfall};
 use crate::store::sqlite::schema::open_connection;
@@ -12,16 +12,16 @@ use cartsync_core::Sku;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Stock levels in SQLite. The database must already be migrated (open the
 /// [`crate::store::SqliteStore`] first).
 pub struct SqliteInventory {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 fn err(e: impl std::fmt::Display) -> InventoryError {
-    InventoryError(e.to_string())
+    InventoryError::Failed(e.to_string())
 }
 
 impl SqliteInventory {
@@ -40,82 +40,108 @@ impl SqliteInventory {
             .map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        Ok(SqliteInventory { conn: Mutex::new(conn) })
+        Ok(SqliteInventory {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic cannot leave a transaction open (rusqlite rolls back on
-        // drop), so a poisoned connection is safe to reuse.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `f` on the connection, on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, InventoryError> + Send + 'static,
+    ) -> Result<T, InventoryError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || f(&mut lock(&conn)))
+            .await
+            .map_err(err)?
     }
 }
 
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic cannot leave a transaction open (rusqlite rolls back on
+    // drop), so a poisoned connection is safe to reuse.
+    conn.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[async_trait::async_trait]
 impl Inventory for SqliteInventory {
-    fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let mut shortfalls = Vec::new();
-        for (sku, requested) in lines {
-            let taken = tx
-                .execute(
-                    "UPDATE inventory SET stock = stock - ?1 WHERE sku = ?2 AND stock >= ?1",
-                    params![requested, sku.0],
+    async fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
+        let lines = lines.to_vec();
+        self.with(move |conn| reserve_in(conn, &lines)).await
+    }
+
+    async fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
+        let lines = lines.to_vec();
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            for (sku, n) in &lines {
+                tx.execute(
+                    "UPDATE inventory SET stock = stock + ?1 WHERE sku = ?2",
+                    params![n, sku.0],
                 )
                 .map_err(err)?;
-            if taken == 0 {
-                let available: Option<u32> = tx
-                    .query_row("SELECT stock FROM inventory WHERE sku = ?1", [&sku.0], |r| r.get(0))
-                    .optional()
-                    .map_err(err)?;
-                shortfalls.push(Shortfall {
-                    sku: sku.clone(),
-                    requested: *requested,
-                    available: available.unwrap_or(0),
-                });
             }
-        }
-        if !shortfalls.is_empty() {
-            // Dropping the transaction rolls back the lines that did fit.
-            return Ok(Err(shortfalls));
-        }
-        tx.commit().map_err(err)?;
-        Ok(Ok(()))
+            tx.commit().map_err(err)
+        })
+        .await
     }
 
-    fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        for (sku, n) in lines {
-            tx.execute(
-                "UPDATE inventory SET stock = stock + ?1 WHERE sku = ?2",
-                params![n, sku.0],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)
+    async fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT sku, stock FROM inventory").map_err(err)?;
+            let rows = stmt.query_map([], |r| Ok((Sku(r.get(0)?), r.get(1)?))).map_err(err)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(err)
+        })
+        .await
     }
 
-    fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached("SELECT sku, stock FROM inventory").map_err(err)?;
-        let rows = stmt.query_map([], |r| Ok((Sku(r.get(0)?), r.get(1)?))).map_err(err)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(err)
-    }
-
-    fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError> {
-        self.lock()
-            .execute(
+    async fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), InventoryError> {
+        let sku = sku.clone();
+        self.with(move |conn| {
+            conn.execute(
                 "INSERT INTO inventory (sku, stock) VALUES (?1, ?2)
                  ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock",
                 params![sku.0, stock],
             )
             .map(drop)
             .map_err(err)
+        })
+        .await
     }
+}
+
+fn reserve_in(conn: &mut Connection, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let mut shortfalls = Vec::new();
+    for (sku, requested) in lines {
+        let taken = tx
+            .execute(
+                "UPDATE inventory SET stock = stock - ?1 WHERE sku = ?2 AND stock >= ?1",
+                params![requested, sku.0],
+            )
+            .map_err(err)?;
+        if taken == 0 {
+            let available: Option<u32> = tx
+                .query_row("SELECT stock FROM inventory WHERE sku = ?1", [&sku.0], |r| r.get(0))
+                .optional()
+                .map_err(err)?;
+            shortfalls.push(Shortfall {
+                sku: sku.clone(),
+                requested: *requested,
+                available: available.unwrap_or(0),
+            });
+        }
+    }
+    if !shortfalls.is_empty() {
+        // Dropping the transaction rolls back the lines that did fit.
+        return Ok(Err(shortfalls));
+    }
+    tx.commit().map_err(err)?;
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
@@ -124,8 +150,8 @@ mod tests {
     use crate::catalog::{DemoCatalog, Pricing};
     use crate::store::SqliteStore;
 
-    #[test]
-    fn reservations_are_all_or_nothing_shared_and_durable() {
+    #[tokio::test]
+    async fn reservations_are_all_or_nothing_shared_and_durable() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inv.db");
         let _store = SqliteStore::open(&path).unwrap();
@@ -134,18 +160,25 @@ mod tests {
         let b = SqliteInventory::open(&path, &products).unwrap();
         let vase = Sku::new("last-one-vase");
         let tee = Sku::new("tee-black");
-        let short = a.reserve(&[(tee.clone(), 1), (vase.clone(), 2)]).unwrap().unwrap_err();
+        let short = a
+            .reserve(&[(tee.clone(), 1), (vase.clone(), 2)])
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!((short[0].sku.as_str(), short[0].available), ("last-one-vase", 1));
-        assert_eq!(a.levels().unwrap()[&tee], 40, "nothing reserved");
-        a.reserve(&[(vase.clone(), 1)]).unwrap().unwrap();
-        assert_eq!(b.reserve(&[(vase.clone(), 1)]).unwrap().unwrap_err()[0].available, 0);
+        assert_eq!(a.levels().await.unwrap()[&tee], 40, "nothing reserved");
+        a.reserve(&[(vase.clone(), 1)]).await.unwrap().unwrap();
+        assert_eq!(
+            b.reserve(&[(vase.clone(), 1)]).await.unwrap().unwrap_err()[0].available,
+            0
+        );
         // Reopening (a restart) does not reseed known SKUs.
         drop(a);
         let c = SqliteInventory::open(&path, &products).unwrap();
-        assert_eq!(c.levels().unwrap()[&vase], 0);
-        c.release(&[(vase.clone(), 1)]).unwrap();
-        assert_eq!(b.levels().unwrap()[&vase], 1);
-        b.set_stock(&vase, 7).unwrap();
-        assert_eq!(c.levels().unwrap()[&vase], 7);
+        assert_eq!(c.levels().await.unwrap()[&vase], 0);
+        c.release(&[(vase.clone(), 1)]).await.unwrap();
+        assert_eq!(b.levels().await.unwrap()[&vase], 1);
+        b.set_stock(&vase, 7).await.unwrap();
+        assert_eq!(c.levels().await.unwrap()[&vase], 7);
     }
 }

@@ -1,7 +1,6 @@
 //! The catalog, and the `--dev` endpoints: dev login and the admin levers
 //! that stand in for the pricing and inventory services.
 
-use super::blocking;
 use super::error::ApiError;
 use super::json::ApiJson;
 use crate::app::{now_ms, AppState};
@@ -15,16 +14,13 @@ use std::sync::Arc;
 
 /// `GET /api/v1/catalog`: products with the inventory's current stock.
 pub async fn catalog(State(app): State<AppState>) -> Result<Json<CatalogResponse>, ApiError> {
-    let products = blocking(&app, |app| {
-        let levels = app.inventory.levels().map_err(|e| ApiError::internal(&e))?;
-        Ok(app
-            .pricing
-            .products()
-            .into_iter()
-            .map(|p| with_stock(p, &levels))
-            .collect())
-    })
-    .await?;
+    let levels = app.inventory.levels().await?;
+    let products = app
+        .pricing
+        .products()
+        .into_iter()
+        .map(|p| with_stock(p, &levels))
+        .collect();
     Ok(Json(CatalogResponse { products }))
 }
 
@@ -88,19 +84,11 @@ pub async fn put_product(
             format!("sku {:?} is not in the catalog", sku.0),
         )
     })?;
-    let catalog = catalog.clone();
-    let product = blocking(&app, move |app| {
-        if let Some(stock) = stock {
-            app.inventory
-                .set_stock(&sku, stock)
-                .map_err(|e| ApiError::internal(&e))?;
-        }
-        let levels = app.inventory.levels().map_err(|e| ApiError::internal(&e))?;
-        drop(catalog);
-        Ok(with_stock(product, &levels))
-    })
-    .await?;
-    Ok(Json(product))
+    if let Some(stock) = stock {
+        app.inventory.set_stock(&sku, stock).await?;
+    }
+    let levels = app.inventory.levels().await?;
+    Ok(Json(with_stock(product, &levels)))
 }
 
 /// `PUT /api/v1/admin/coupons/{code}` with `{"percent_off" | "amount_off",
@@ -150,13 +138,20 @@ pub struct CouponBody {
 
 #[derive(Debug, Serialize)]
 pub struct FlushResponse {
-    pub flushed: usize,
+    pub flushed: u64,
 }
 
-/// `POST /api/v1/admin/cache/flush` → `{"flushed": n}`.
+/// `POST /api/v1/admin/cache/flush` → `{"flushed": n}` (this instance's
+/// in-process cache, or every instance's Redis keys under the prefix).
 pub async fn flush_cache(State(app): State<AppState>) -> Result<Json<FlushResponse>, ApiError> {
     admin(&app)?;
-    let flushed = app.cache.flush();
+    let flushed = app.cache.flush().await.map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "cache_unavailable",
+            format!("the session cache did not answer: {e}"),
+        )
+    })?;
     tracing::info!(flushed, "session cache flushed");
     Ok(Json(FlushResponse { flushed }))
 }

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::json::ApiJson;
-use super::{blocking, caller, token_hash};
+use super::{caller, token_hash};
 use crate::app::AppState;
 use crate::service;
 use crate::store::EventRow;
@@ -30,7 +30,7 @@ fn with_etag(status: StatusCode, version: u64, body: impl Serialize) -> Response
 
 /// `POST /api/v1/carts` → 201 `{"token", "cart"}`.
 pub async fn create(State(app): State<AppState>) -> Result<Response, ApiError> {
-    let (token, cart) = blocking(&app, service::create).await?;
+    let (token, cart) = service::create(&app).await?;
     let version = cart.version;
     Ok(with_etag(
         StatusCode::CREATED,
@@ -48,7 +48,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let hash = token_hash(&token)?;
     let user = caller(&app, &headers)?;
-    let view: CartView = blocking(&app, move |app| service::read(app, &hash, user.as_ref())).await?;
+    let view: CartView = service::read(&app, &hash, user.as_ref()).await?;
     let tag = etag(view.version);
     if headers.get(header::IF_NONE_MATCH) == Some(&tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
@@ -112,11 +112,8 @@ pub async fn events(
     let hash = token_hash(&token)?;
     let after = parse_after(query.as_deref())?;
     let user = caller(&app, &headers)?;
-    let events = blocking(&app, move |app| {
-        let record = service::open(app, &hash, user.as_ref())?;
-        Ok(app.store.events(record.id, after, EVENTS_PAGE)?)
-    })
-    .await?;
+    let record = service::open(&app, &hash, user.as_ref()).await?;
+    let events = app.store.events(record.id, after, EVENTS_PAGE).await?;
     let next_after = (events.len() == EVENTS_PAGE)
         .then(|| events.last().map(|e| e.version))
         .flatten();
@@ -147,7 +144,7 @@ pub async fn attach(
     let Some(user) = caller(&app, &headers)? else {
         return Err(ApiError::unauthorized("attach needs the user's bearer token"));
     };
-    let out = blocking(&app, move |app| service::attach(app, &hash, &token, &user)).await?;
+    let out = service::attach(&app, &hash, &token, &user).await?;
     Ok(Json(AttachResponse {
         token: out.token,
         cart: out.view,

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (503s the client should retry).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -21,6 +23,22 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `503 store_unavailable` with `Retry-After`: the database could not be
+    /// reached, or the outcome of a commit is unknown. Nothing was
+    /// acknowledged; a retry with the same mutation ids is safe.
+    pub fn store_unavailable(detail: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %detail, "store unavailable");
+        ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the cart store cannot be reached right now; nothing was changed or acknowledged, retry",
+            )
         }
     }
 
@@ -76,7 +94,17 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => CartError::CartNotFound.into(),
             StoreError::VersionConflict { expected, found } => CartError::VersionConflict { expected, found }.into(),
+            StoreError::Unavailable { source } => ApiError::store_unavailable(&source),
             StoreError::Backend { source } => ApiError::internal(&source),
+        }
+    }
+}
+
+impl From<crate::catalog::InventoryError> for ApiError {
+    fn from(e: crate::catalog::InventoryError) -> Self {
+        match e {
+            crate::catalog::InventoryError::Unavailable(_) => ApiError::store_unavailable(&e),
+            crate::catalog::InventoryError::Failed(_) => ApiError::internal(&e),
         }
     }
 }
@@ -95,6 +123,11 @@ impl From<getrandom::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut res = (self.status, Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        res
     }
 }

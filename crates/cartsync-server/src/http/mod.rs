@@ -1,6 +1,6 @@
 //! The HTTP surface: protocol v1 under `/api/v1`, plus `/healthz` and
-//! `/metrics`. One file per resource; handlers parse, call a flow in
-//! `service`/`checkout` on the blocking pool, and shape the response.
+//! `/metrics`. One file per resource; handlers parse, await a flow in
+//! `service`/`checkout`, and shape the response.
 
 pub mod admin;
 pub mod carts;
@@ -12,7 +12,7 @@ pub mod ops;
 use crate::app::{now_ms, AppState};
 use crate::auth::{AuthError, Claims};
 use crate::store::TokenHash;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -59,13 +59,19 @@ pub fn router(app: AppState, static_dir: Option<&Path>, cors_origins: &[String])
         Some(dir) => router.fallback_service(ServeDir::new(dir)),
         None => router.fallback(|| async { ApiError::not_found() }),
     };
+    let instance = app.instance.clone();
     let mut router = router
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    tracing::info_span!("http", method = %req.method(), path = %redacted_path(req.uri().path()))
+                .make_span_with(move |req: &Request| {
+                    tracing::info_span!(
+                        "http",
+                        instance = %instance,
+                        method = %req.method(),
+                        path = %redacted_path(req.uri().path())
+                    )
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         );
@@ -108,9 +114,16 @@ pub fn redacted_path(path: &str) -> String {
     }
 }
 
+/// Counts and times every request by its route template (never the raw
+/// path: it holds cart tokens) and status.
 async fn count_requests(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
     let res = next.run(req).await;
-    app.metrics.request(res.status().as_u16());
+    app.metrics.request(&route, res.status().as_u16(), started.elapsed());
     res
 }
 
@@ -137,15 +150,6 @@ pub fn caller(app: &AppState, headers: &HeaderMap) -> Result<Option<Claims>, Api
             AuthError::BadSignature | AuthError::Malformed => "Authorization: the user token is not valid",
         })
     })
-}
-
-/// Runs a blocking flow on the blocking pool.
-pub async fn blocking<T: Send + 'static>(
-    app: &AppState,
-    f: impl FnOnce(&crate::app::App) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || f(&app)).await?
 }
 
 #[cfg(test)]

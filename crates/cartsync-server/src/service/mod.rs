@@ -1,12 +1,12 @@
 //! The cart flows behind the HTTP handlers: open, read, mutate, attach.
-//! Synchronous (the store is); handlers run them on the blocking pool,
-//! except the mutation flow's hot path (`mutate.rs`). The decisions
-//! themselves are the core's (`decide_batch`, `merge`); these files only
-//! load, commit and project.
+//! The decisions themselves are the core's (`decide_batch`, `merge`);
+//! these files only load, commit and project.
 
+mod flight;
 mod mutate;
 
-pub use mutate::{mutate, mutate_blocking, Mutated};
+pub use flight::Flights;
+pub use mutate::{mutate, Mutated};
 
 use crate::app::{now_ms, App};
 use crate::auth::Claims;
@@ -38,10 +38,16 @@ pub fn authorize(owner: Option<&str>, caller: Caller<'_>) -> Result<(), ApiError
     }
 }
 
-/// The cart a token opens, for reading: unknown → 404, merged → 410, and
-/// the owner check. Closed carts can still be read.
-pub fn open(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartRecord, ApiError> {
-    let record = app.store.load_by_token(token)?;
+/// The cart a token opens, read from the store: unknown → 404, merged →
+/// 410, and the owner check. Closed carts can still be read. Concurrent
+/// opens of one token in this process share one store read.
+pub async fn open(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartRecord, ApiError> {
+    let record = app
+        .loads
+        .run(*token, || async {
+            app.store.load_by_token(token).await.map_err(ApiError::from)
+        })
+        .await?;
     if let CartState::Merged { .. } = record.state {
         return Err(CartError::CartMerged.into());
     }
@@ -52,13 +58,13 @@ pub fn open(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartReco
 /// Prices a cart and remembers the projection for this token; with the
 /// store revision the cart was read or committed at, it is also the hot
 /// copy the next mutation decides on.
-pub fn project(app: &App, token: TokenHash, record_id: i64, cart: &Cart, revision: Option<Revision>) -> Priced {
+pub async fn project(app: &App, token: TokenHash, record_id: i64, cart: &Cart, revision: Option<Revision>) -> Priced {
     let priced = price_cart(cart, app.pricing.as_ref());
-    remember(app, token, record_id, cart.clone(), priced.view.clone(), revision);
+    remember(app, token, record_id, cart.clone(), priced.view.clone(), revision).await;
     priced
 }
 
-pub(crate) fn remember(
+pub(crate) async fn remember(
     app: &App,
     token: TokenHash,
     record_id: i64,
@@ -66,33 +72,35 @@ pub(crate) fn remember(
     view: CartView,
     revision: Option<Revision>,
 ) {
-    app.cache.put(
-        token,
-        Projection {
-            cart_id: record_id,
-            owner: cart.owner.clone(),
-            view,
-            hot: revision.map(|revision| HotCopy { cart, revision }),
-        },
-    );
+    app.cache
+        .put(
+            token,
+            Projection {
+                cart_id: record_id,
+                owner: cart.owner.clone(),
+                view,
+                hot: revision.map(|revision| HotCopy { cart, revision }),
+            },
+        )
+        .await;
 }
 
 /// `POST /carts`: a new anonymous cart and its token.
-pub fn create(app: &App) -> Result<(String, CartView), ApiError> {
+pub async fn create(app: &App) -> Result<(String, CartView), ApiError> {
     let (token, hash) = tokens::mint()?;
-    let record = app.store.create_cart(&hash, now_ms())?;
-    let priced = project(app, hash, record.id, &record.cart, Some(record.revision));
+    let record = app.store.create_cart(&hash, now_ms()).await?;
+    let priced = project(app, hash, record.id, &record.cart, Some(record.revision)).await;
     Ok((token, priced.view))
 }
 
 /// `GET /carts/{token}`: the session cache's projection if it is still at
 /// the stored version (one indexed lookup: another process may have written
 /// the cart), else rebuilt from the store.
-pub fn read(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartView, ApiError> {
-    if let Some(p) = app.cache.get(token) {
-        let head = app.store.head(token)?;
+pub async fn read(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartView, ApiError> {
+    if let Some(p) = app.cache.get(token).await {
+        let head = app.store.head(token).await?;
         if head.merged {
-            app.cache.invalidate(head.id);
+            app.cache.invalidate(head.id, head.version).await;
             return Err(CartError::CartMerged.into());
         }
         if head.id == p.cart_id && head.version == p.view.version {
@@ -102,8 +110,10 @@ pub fn read(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<CartView
         }
     }
     inc(&app.metrics.cache_misses);
-    let record = open(app, token, caller)?;
-    Ok(project(app, *token, record.id, &record.cart, Some(record.revision)).view)
+    let record = open(app, token, caller).await?;
+    Ok(project(app, *token, record.id, &record.cart, Some(record.revision))
+        .await
+        .view)
 }
 
 /// What an attach came to.
@@ -116,16 +126,18 @@ pub struct Attached {
 
 /// `POST /carts/{token}/attach`: merges the anonymous cart into `user`'s
 /// account cart (created if there is none) with the core's merge rules.
-pub fn attach(app: &App, anonymous: &TokenHash, token: &str, user: &Claims) -> Result<Attached, ApiError> {
+pub async fn attach(app: &App, anonymous: &TokenHash, token: &str, user: &Claims) -> Result<Attached, ApiError> {
     for _ in 0..MAX_ATTEMPTS {
-        let record = open(app, anonymous, Some(user))?;
+        let record = open(app, anonymous, Some(user)).await?;
         if let CartState::Closed { .. } = record.state {
             return Err(CartError::CartClosed.into());
         }
         if record.cart.owner.is_some() {
             // Already this user's account cart (`open` checked the owner):
             // attaching it again changes nothing.
-            let view = project(app, *anonymous, record.id, &record.cart, Some(record.revision)).view;
+            let view = project(app, *anonymous, record.id, &record.cart, Some(record.revision))
+                .await
+                .view;
             return Ok(Attached {
                 token: token.to_string(),
                 view,
@@ -133,7 +145,7 @@ pub fn attach(app: &App, anonymous: &TokenHash, token: &str, user: &Claims) -> R
             });
         }
         let now = now_ms();
-        let (base, target) = match app.store.find_account_cart(&user.sub)? {
+        let (base, target) = match app.store.find_account_cart(&user.sub).await? {
             Some(account) => {
                 let expected_version = account.cart.version;
                 (
@@ -170,12 +182,12 @@ pub fn attach(app: &App, anonymous: &TokenHash, token: &str, user: &Claims) -> R
             token_hash: hash,
             now,
         };
-        match app.store.commit_merge(&commit) {
+        match app.store.commit_merge(&commit).await {
             Ok(account_id) => {
-                app.cache.invalidate(record.id);
+                app.cache.invalidate(record.id, record.cart.version).await;
                 // No hot copy: the merge's revision is not returned, and
                 // attaching is rare.
-                let view = project(app, hash, account_id, &merged, None).view;
+                let view = project(app, hash, account_id, &merged, None).await.view;
                 return Ok(Attached {
                     token: new_token,
                     view,

@@ -2,15 +2,13 @@
 //! decision (snapshot, events, idempotency records) in one transaction, on
 //! the condition that the cart is still as decided on.
 //!
-//! Two paths. With a hot copy of the cart in this process (the session
-//! cache's, see [`on_hot_copy`]) and the cart's turn free, the batch is
-//! decided on the copy without reading the store, on the request's own
-//! task, and the commit is awaited: no thread of the blocking pool is
-//! involved, which at 32 clients saved more CPU (thread wake-ups) than any
-//! of the work itself. Otherwise, or when the copy turns out stale, the
-//! batch is decided on a fresh read on the blocking pool ([`on_read`]).
+//! Two paths. With a hot copy of the cart in the session cache (see
+//! [`on_hot_copy`]) and the cart's turn free, the batch is decided on the
+//! copy without reading the store, and the commit is awaited. Otherwise,
+//! or when the copy turns out stale, the batch is decided on a fresh read
+//! ([`on_read`]).
 //!
-//! Either way one batch per cart runs at a time in this process (a
+//! Either way one batch per cart token runs at a time in this process (a
 //! [`Turn`]): racing requests for the same cart wait for each other instead
 //! of losing the conditional commit.
 
@@ -42,38 +40,48 @@ pub async fn mutate(
     caller: Option<Claims>,
     batch: Vec<Mutation>,
 ) -> Result<Mutated, ApiError> {
-    // The hot path needs a hot copy and the cart's turn right now. A cart
-    // whose turn is taken has racing requests (tabs, devices): those wait
-    // on the blocking pool and decide on a fresh read, as before the hot
-    // path existed.
-    let hot = app
-        .cache
-        .get(&token)
-        .and_then(|p| Some((app.cart_stripes.try_lock(p.cart_id)?, p)));
-    let Some((turn, seen)) = hot else {
-        return tokio::task::spawn_blocking(move || mutate_blocking(&app, &token, caller.as_ref(), &batch)).await?;
-    };
-    // Looked up again in our turn: the request before us has just replaced
-    // it.
-    if let Some(p) = app.cache.get(&token).filter(|p| p.cart_id == seen.cart_id) {
-        if let Some(done) = on_hot_copy(&app, &token, caller.as_ref(), &p, &batch).await? {
-            return Ok(done);
+    // The hot path needs the turn of the cart's token right now, and a hot
+    // copy. Turns are keyed by token, not cart id, so taking one needs no
+    // cache lookup first (with Redis that is a round trip): tabs and
+    // devices sharing a token queue here; requests on other tokens of the
+    // same cart (an account cart's) are kept honest by the commit's
+    // condition instead. A token whose turn is taken has racing requests:
+    // those wait for the turn and decide on a fresh read.
+    let key = turn_key(&token);
+    if let Some(turn) = app.cart_stripes.try_lock(key) {
+        if let Some(p) = app.cache.get(&token).await {
+            if let Some(done) = on_hot_copy(&app, &token, caller.as_ref(), &p, &batch).await? {
+                return Ok(done);
+            }
         }
+        return on_read(&app, &token, caller.as_ref(), &batch, None, turn).await;
     }
-    tokio::task::spawn_blocking(move || on_read(&app, &token, caller.as_ref(), &batch, None, turn)).await?
+    let stripes = app.clone();
+    // Waiting for a busy turn blocks a thread: not a runtime worker's.
+    let turn = tokio::task::spawn_blocking(move || stripes.cart_stripes.blocking_lock(key)).await?;
+    on_read(&app, &token, caller.as_ref(), &batch, None, turn).await
 }
 
-/// [`mutate`] for callers on a blocking thread (not an async task), such
-/// as the scaling benchmark: always the read path.
-pub fn mutate_blocking(
-    app: &App,
-    token: &TokenHash,
-    caller: Caller<'_>,
-    batch: &[Mutation],
-) -> Result<Mutated, ApiError> {
-    let record = open(app, token, caller)?;
-    let turn = app.cart_stripes.blocking_lock(record.id);
-    on_read(app, token, caller, batch, Some(record), turn)
+/// After a lost commit, a short random pause growing with the attempts:
+/// instances racing on one cart (they share no turn) would otherwise read
+/// and lose in lockstep until one gives up with `503 busy`.
+async fn backoff(token: &TokenHash, attempt: usize) {
+    if attempt == 0 {
+        return;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let noise = (u64::from(nanos) ^ turn_key(token) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    let max_us = 1_000 * attempt as u64;
+    tokio::time::sleep(std::time::Duration::from_micros(noise % max_us)).await;
+}
+
+/// The stripe of a token's turn (its hash is already uniform).
+fn turn_key(token: &TokenHash) -> i64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&token[..8]);
+    i64::from_le_bytes(b)
 }
 
 /// Decides a batch on the hot copy, without reading the cart or its
@@ -111,15 +119,13 @@ async fn on_hot_copy(
     let version = hot.cart.version;
     let committed = app
         .store
-        .commit_batch_async(
-            BatchCommit::new(p.cart_id, version, &decision, &priced.quotes, now).on_revision(&hot.revision),
-        )
+        .commit_batch(BatchCommit::new(p.cart_id, version, &decision, &priced.quotes, now).on_revision(&hot.revision))
         .await;
     match committed {
-        Ok(revision) => Ok(Some(done(app, token, p.cart_id, decision, priced, revision))),
+        Ok(revision) => Ok(Some(done(app, token, p.cart_id, decision, priced, revision).await)),
         Err(StoreError::VersionConflict { .. } | StoreError::NotFound) => {
             inc(&app.metrics.store_retries);
-            app.cache.invalidate(p.cart_id);
+            app.cache.invalidate(p.cart_id, version).await;
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -129,7 +135,7 @@ async fn on_hot_copy(
 /// Decides on a fresh read (`first`, or read here) and commits on the
 /// condition that the cart is still at the version read; decides again on
 /// a new read when it moved on.
-fn on_read(
+async fn on_read(
     app: &App,
     token: &TokenHash,
     caller: Caller<'_>,
@@ -138,30 +144,26 @@ fn on_read(
     _turn: Turn,
 ) -> Result<Mutated, ApiError> {
     let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
         let record = match first.take() {
             Some(record) => record,
-            None => open(app, token, caller)?,
+            None => open(app, token, caller).await?,
         };
         if let CartState::Closed { .. } = record.state {
             return Err(CartError::CartClosed.into());
         }
-        let log = app.store.idempotency_records(record.id, &ids)?;
+        let log = app.store.idempotency_records(record.id, &ids).await?;
         let now = now_ms().max(record.cart.updated_at);
         let check = CatalogCheck(app.pricing.as_ref(), &app.limits);
         let decision = decide_batch(&record.cart, &log, batch, &app.limits, &check, now)?;
         let priced = price_cart(&decision.cart, app.pricing.as_ref());
         let revision = if decision.changed() {
-            match app.store.commit_batch(BatchCommit::new(
-                record.id,
-                record.cart.version,
-                &decision,
-                &priced.quotes,
-                now,
-            )) {
+            let commit = BatchCommit::new(record.id, record.cart.version, &decision, &priced.quotes, now);
+            match app.store.commit_batch(commit).await {
                 Ok(revision) => revision,
                 Err(StoreError::VersionConflict { .. }) => {
                     inc(&app.metrics.store_retries);
+                    backoff(token, attempt).await;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -169,7 +171,7 @@ fn on_read(
         } else {
             record.revision
         };
-        return Ok(done(app, token, record.id, decision, priced, revision));
+        return Ok(done(app, token, record.id, decision, priced, revision).await);
     }
     Err(ApiError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -180,10 +182,17 @@ fn on_read(
 
 /// Remembers the decided cart (committed at `revision`) and shapes the
 /// answer.
-fn done(app: &App, token: &TokenHash, id: i64, decision: BatchDecision, priced: Priced, revision: Revision) -> Mutated {
+async fn done(
+    app: &App,
+    token: &TokenHash,
+    id: i64,
+    decision: BatchDecision,
+    priced: Priced,
+    revision: Revision,
+) -> Mutated {
     count(app, &decision.results, decision.conflict.is_some());
     let view = priced.view;
-    remember(app, *token, id, decision.cart, view.clone(), Some(revision));
+    remember(app, *token, id, decision.cart, view.clone(), Some(revision)).await;
     Mutated {
         view,
         results: decision.results,

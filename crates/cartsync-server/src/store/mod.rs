@@ -1,37 +1,52 @@
 //! The durable cart store: snapshots, the event log, idempotency records,
 //! cart tokens and orders behind one [`CartStore`] trait.
 //!
-//! The trait is synchronous (rusqlite is); the HTTP layer runs it on the
-//! blocking pool. Every method that writes commits everything it writes in
-//! one transaction, and conditional writes take the version the caller read
-//! (`expected_version`): when the cart moved on in between, the store answers
-//! [`StoreError::VersionConflict`] and the caller decides again on fresh data.
-//! Domain types carry no database derives; backends map rows themselves.
+//! The trait is async: the PostgreSQL backend talks to its server over the
+//! network, and the SQLite backend runs its reads on the blocking pool and
+//! queues its writes on its writer thread (group commit), so no caller
+//! blocks a runtime thread either way. Every method that writes commits
+//! everything it writes in one transaction, and conditional writes take the
+//! version the caller read (`expected_version`): when the cart moved on in
+//! between, the store answers [`StoreError::VersionConflict`] and the caller
+//! decides again on fresh data. Domain types carry no database derives;
+//! backends map rows themselves.
 //!
-//! Every backend must pass [`conformance::run_all`].
+//! Every backend must pass every check of [`conformance`].
 
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
+mod timed;
 
 use cartsync_core::protocol::v1::Order;
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MergeReport, MutationId, Options, Sku};
 use cartsync_core::{Command, Money};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use timed::Timed;
 
 /// The store's own error, in the object_store manner: callers match on the
-/// first two; `Backend` carries detail for the logs, never for clients.
+/// first two; `Unavailable` and `Backend` carry detail for the logs, never
+/// for clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("version conflict: expected {expected}, found {found}")]
     VersionConflict { expected: u64, found: u64 },
+    /// The database could not be reached, or the connection broke before
+    /// the outcome was known (a write may or may not have committed: the
+    /// caller answers nothing as done, and a retry with the same mutation
+    /// ids gets the stored result if it did). Clients are told to retry.
+    #[error("storage backend unavailable: {source}")]
+    Unavailable {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("storage backend failed: {source}")]
     Backend {
         #[source]
@@ -42,6 +57,10 @@ pub enum StoreError {
 impl StoreError {
     pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend { source: Box::new(e) }
+    }
+
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable { source: Box::new(e) }
     }
 }
 
@@ -85,22 +104,23 @@ pub struct CartHead {
 /// cheaply: a conditional write that names a revision succeeds only if the
 /// row is still in that very state. Versions alone do not say that: the
 /// recovery worker's repair rewrites a snapshot without moving its version.
-/// Opaque to callers; the SQLite store uses the snapshot text itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revision(Arc<str>);
+/// Opaque to callers (only compared and handed back); each backend makes
+/// its own kind and treats the other kind as a state it does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Revision {
+    /// The SQLite store: the snapshot text itself (comparing it is a
+    /// memcmp next to the row's rewrite).
+    Snapshot(Arc<str>),
+    /// The PostgreSQL store: the row's `revision` column, moved by every
+    /// write to the row.
+    Counter(i64),
+}
 
 impl Revision {
     pub fn new(text: impl Into<Arc<str>>) -> Self {
-        Revision(text.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+        Revision::Snapshot(text.into())
     }
 }
-
-/// A write on its way: resolves once it is durable, or failed.
-pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
 
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,50 +237,45 @@ pub struct MergeCommit {
 }
 
 /// The durable cart authority's storage.
+#[async_trait::async_trait]
 pub trait CartStore: Send + Sync {
     /// Cheap liveness check (`/healthz`).
-    fn ping(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
 
     /// Creates an empty anonymous cart reachable by `token_hash`.
-    fn create_cart(&self, token_hash: &TokenHash, now: u64) -> Result<CartRecord, StoreError>;
+    async fn create_cart(&self, token_hash: &TokenHash, now: u64) -> Result<CartRecord, StoreError>;
 
     /// The cart a token opens (in any state). `NotFound` for unknown tokens.
-    fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord, StoreError>;
+    async fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord, StoreError>;
 
-    fn load(&self, id: CartId) -> Result<CartRecord, StoreError>;
+    async fn load(&self, id: CartId) -> Result<CartRecord, StoreError>;
 
     /// The cart id, version and state a token opens, without the snapshot:
     /// the session cache's freshness check.
-    fn head(&self, token_hash: &TokenHash) -> Result<CartHead, StoreError>;
+    async fn head(&self, token_hash: &TokenHash) -> Result<CartHead, StoreError>;
 
     /// The open account cart of `owner`, if there is one.
-    fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>, StoreError>;
+    async fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>, StoreError>;
 
     /// The stored idempotency records among `ids` for this cart.
-    fn idempotency_records(
+    async fn idempotency_records(
         &self,
         cart: CartId,
         ids: &[MutationId],
     ) -> Result<BTreeMap<MutationId, IdempotencyRecord>, StoreError>;
 
     /// Commits a batch decision in one transaction: the new snapshot (only
-    /// on the state [`BatchCommit`] names), its event rows, its idempotency records and the
-    /// lines' quotes. `VersionConflict` (nothing written) if the cart moved
-    /// on or was closed or merged, or if one of the records is already
-    /// stored (so a caller that decided without reading the records learns
-    /// that one of its mutations is not new). Returns the new revision.
-    fn commit_batch(&self, commit: BatchCommit<'_>) -> Result<Revision, StoreError>;
-
-    /// [`CartStore::commit_batch`] for async callers: the same commit,
-    /// awaited rather than waited for, so no thread blocks while it becomes
-    /// durable. The default commits before returning (it blocks); backends
-    /// that queue their writes override it.
-    fn commit_batch_async(&self, commit: BatchCommit<'_>) -> Pending<Revision> {
-        Box::pin(std::future::ready(self.commit_batch(commit)))
-    }
+    /// on the state [`BatchCommit`] names), its event rows, its idempotency
+    /// records and the lines' quotes. `VersionConflict` (nothing written) if
+    /// the cart moved on or was closed or merged, or if one of the records
+    /// is already stored (so a caller that decided without reading the
+    /// records learns that one of its mutations is not new). Returns the
+    /// new revision. Resolves only once the commit is durable (and, on a
+    /// replicated PostgreSQL, confirmed by the synchronous standby).
+    async fn commit_batch(&self, commit: BatchCommit<'_>) -> Result<Revision, StoreError>;
 
     /// The event log after `after`, oldest first, at most `limit` rows.
-    fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>, StoreError>;
+    async fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>, StoreError>;
 
     /// Commits an attach in one transaction: the anonymous cart becomes
     /// `Merged`, the account cart gets the merged snapshot (a new replay
@@ -268,29 +283,55 @@ pub trait CartStore: Send + Sync {
     /// cart's idempotency records (so a mutation already merged in is a
     /// duplicate when resent to the account cart). Returns the account cart
     /// id.
-    fn commit_merge(&self, merge: &MergeCommit) -> Result<CartId, StoreError>;
+    async fn commit_merge(&self, merge: &MergeCommit) -> Result<CartId, StoreError>;
 
     /// The order this cart got for this checkout key, if any.
-    fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>, StoreError>;
+    async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>, StoreError>;
 
     /// Closes the cart (open, at `expected_version`) and stores the order,
     /// in one transaction. `VersionConflict` if the cart moved on.
-    fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<(), StoreError>;
+    async fn commit_order(
+        &self,
+        cart: CartId,
+        expected_version: u64,
+        key: &str,
+        order: &Order,
+    ) -> Result<(), StoreError>;
 
     /// Deletes anonymous carts (open or merged) not updated since `cutoff`,
     /// with their tokens, events and idempotency records.
-    fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize, StoreError>;
+    async fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize, StoreError>;
 
     /// Deletes idempotency records created before `cutoff`.
-    fn expire_idempotency_records(&self, cutoff: u64) -> Result<usize, StoreError>;
+    async fn expire_idempotency_records(&self, cutoff: u64) -> Result<usize, StoreError>;
 
-    /// Cart ids above `after`, ascending, at most `limit` (for paging the
-    /// verification pass).
-    fn cart_ids(&self, after: CartId, limit: usize) -> Result<Vec<CartId>, StoreError>;
+    /// Carts updated at or after `since`, in `(updated_at, id)` order after
+    /// the position `after`, at most `limit`: the verification pass pages
+    /// through what changed since its last pass instead of every cart.
+    async fn carts_updated_since(
+        &self,
+        since: u64,
+        after: Option<(u64, CartId)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, CartId)>, StoreError>;
 
-    fn replay_source(&self, cart: CartId) -> Result<ReplaySource, StoreError>;
+    async fn replay_source(&self, cart: CartId) -> Result<ReplaySource, StoreError>;
 
     /// Replaces a diverged snapshot with the replayed one, if the cart is
     /// still at `expected_version`.
-    fn repair_snapshot(&self, cart: CartId, expected_version: u64, replayed: &Cart) -> Result<(), StoreError>;
+    async fn repair_snapshot(&self, cart: CartId, expected_version: u64, replayed: &Cart) -> Result<(), StoreError>;
+
+    /// Takes the right to run a recovery pass: with several server
+    /// processes on one database, one pass runs at a time. `None` when
+    /// another process holds it; the right lasts as long as the guard.
+    async fn recovery_lock(&self) -> Result<Option<PassGuard>, StoreError>;
+}
+
+/// Holds the recovery right ([`CartStore::recovery_lock`]) until dropped.
+pub struct PassGuard(#[allow(dead_code)] Box<dyn Send>);
+
+impl PassGuard {
+    pub fn new(held: impl Send + 'static) -> Self {
+        PassGuard(Box::new(held))
+    }
 }

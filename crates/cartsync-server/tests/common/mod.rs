@@ -1,8 +1,12 @@
-//! Test harness: a server (the real router over a temp SQLite file) driven
-//! through `tower::ServiceExt::oneshot`, and a few request helpers.
+//! Test harness: a server (the real router over a temp SQLite file, or a
+//! fresh PostgreSQL database) driven through `tower::ServiceExt::oneshot`,
+//! and a few request helpers.
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod pg;
 pub mod process;
+pub mod proxy;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -16,9 +20,21 @@ use tower::ServiceExt;
 pub const SECRET: &str = "test-secret";
 
 pub fn config(db: &Path, dev: bool) -> Config {
+    config_for(format!("sqlite://{}", db.display()), dev)
+}
+
+/// The config of a test server on the database at `url`.
+pub fn config_for(url: String, dev: bool) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database: format!("sqlite://{}", db.display()),
+        database: url,
+        cache: "memory".into(),
+        cache_prefix: "cartsync:".into(),
+        cache_capacity: 100_000,
+        cache_timeout_ms: 250,
+        pg_pool_size: 8,
+        store_timeout_ms: 2_000,
+        instance: None,
         static_dir: None,
         catalog: None,
         secret: Some(SECRET.into()),
@@ -56,26 +72,36 @@ impl Resp {
 }
 
 impl Server {
-    pub fn new(dev: bool) -> Server {
+    pub async fn new(dev: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("cartsync.db");
-        let mut s = Server::on(&db, dev);
+        let mut s = Server::on(&db, dev).await;
         s._dir = Some(dir);
         s
     }
 
     /// A second instance on the same database file (its own cold cache).
-    pub fn on(db: &Path, dev: bool) -> Server {
-        Server::with_config(config(db, dev))
+    pub async fn on(db: &Path, dev: bool) -> Server {
+        Server::with_config(config(db, dev)).await
     }
 
-    pub fn with_config(config: Config) -> Server {
+    pub async fn with_config(config: Config) -> Server {
         let db = PathBuf::from(config.database.trim_start_matches("sqlite://"));
-        let (router, app) = build(&config).unwrap();
+        let (router, app) = build(&config).await.unwrap();
         Server {
             router,
             app,
             db,
+            _dir: None,
+        }
+    }
+
+    /// Another handle on the same instance (for spawned tasks).
+    pub fn handle(&self) -> Server {
+        Server {
+            router: self.router.clone(),
+            app: self.app.clone(),
+            db: self.db.clone(),
             _dir: None,
         }
     }
@@ -185,8 +211,8 @@ impl Server {
     }
 
     /// Units left in the inventory.
-    pub fn stock(&self, sku: &str) -> u32 {
-        self.app.inventory.levels().unwrap()[&cartsync_core::Sku::new(sku)]
+    pub async fn stock(&self, sku: &str) -> u32 {
+        self.app.inventory.levels().await.unwrap()[&cartsync_core::Sku::new(sku)]
     }
 
     pub async fn admin_put(&self, uri: &str, body: Value) -> Resp {

@@ -53,10 +53,16 @@ impl Drop for Killed {
 }
 
 pub fn start(db: &Path) -> (Killed, SocketAddr) {
+    start_with(&["--database".into(), format!("sqlite://{}", db.display())])
+}
+
+/// The binary with these flags (plus a listen address and a secret),
+/// once `/healthz` answers 200.
+pub fn start_with(args: &[String]) -> (Killed, SocketAddr) {
     let addr = free_addr();
     let child = Command::new(env!("CARGO_BIN_EXE_cartsync-server"))
         .args(["--listen", &addr.to_string()])
-        .args(["--database", &format!("sqlite://{}", db.display())])
+        .args(args)
         .args(["--secret", "crash-test"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

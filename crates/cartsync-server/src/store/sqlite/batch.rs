@@ -8,6 +8,15 @@ use super::{is_constraint, Result};
 use crate::store::{BatchCommit, CartId, Revision, StoreError};
 use rusqlite::{params, Connection};
 
+/// The text a SQLite revision compares; a revision of another backend
+/// names no state this store holds (so the conditional update fails).
+fn snapshot_text(r: &Revision) -> &str {
+    match r {
+        Revision::Snapshot(text) => text,
+        Revision::Counter(_) => "\u{0}not a sqlite revision",
+    }
+}
+
 pub(super) struct BatchJob {
     cart: CartId,
     expected_version: u64,
@@ -81,7 +90,7 @@ impl BatchJob {
                     "UPDATE carts SET version = ?1, snapshot = ?2, quotes = ?3, updated_at = ?4
                      WHERE id = ?5 AND version = ?6 AND state = 'open'",
                 )?
-                .execute(params![version, snapshot.as_str(), quotes, now, cart, expected])?,
+                .execute(params![version, snapshot_text(&snapshot), quotes, now, cart, expected])?,
             // Comparing the old snapshot text is a memcmp next to the
             // row's rewrite, and makes the condition exact.
             Some(old) => tx
@@ -91,12 +100,12 @@ impl BatchJob {
                 )?
                 .execute(params![
                     version,
-                    snapshot.as_str(),
+                    snapshot_text(&snapshot),
                     quotes,
                     now,
                     cart,
                     expected,
-                    old.as_str()
+                    snapshot_text(old)
                 ])?,
         };
         one_row_or_conflict(tx, changed, cart, expected_version)?;

@@ -1,7 +1,8 @@
 //! [`CartStore`] on embedded SQLite: WAL, `synchronous=FULL`, migrations
 //! owned here (`migrations/sqlite/`). One writer thread owns the write
 //! connection and group-commits whatever is queued (see `writer.rs`); a
-//! small pool of read connections runs concurrently with it.
+//! small pool of read connections runs concurrently with it, each read on
+//! the blocking pool. The async methods only hand work to those threads.
 
 mod batch;
 mod rows;
@@ -9,7 +10,7 @@ pub(crate) mod schema;
 mod writer;
 
 use super::{
-    BatchCommit, CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, Pending, ReplaySource, Revision,
+    BatchCommit, CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, PassGuard, ReplaySource, Revision,
     StoreError, TokenHash,
 };
 use batch::BatchJob;
@@ -20,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use schema::{migrate, open_connection};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use writer::Writer;
 
 /// Idle read connections kept for reuse. Each keeps its own statement
@@ -28,9 +29,16 @@ use writer::Writer;
 /// 32 clients read at once) also pays for preparing every statement again.
 const MAX_IDLE_READERS: usize = 64;
 
-/// The SQLite backend. Cheap to share behind an `Arc`; dropping it stops
-/// the writer thread.
+/// The SQLite backend. Cheap to share behind an `Arc`; dropping the last
+/// handle stops the writer thread.
 pub struct SqliteStore {
+    inner: Arc<Inner>,
+    /// One recovery pass at a time in this process (other processes on the
+    /// same file may run theirs: every repair is conditional).
+    pass: Arc<tokio::sync::Mutex<()>>,
+}
+
+struct Inner {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
@@ -71,9 +79,12 @@ impl SqliteStore {
         migrate(&mut writer)?;
         writer_pragmas(&writer)?;
         Ok(SqliteStore {
-            path,
-            writer: Writer::start(writer).map_err(backend)?,
-            readers: Mutex::new(Vec::new()),
+            inner: Arc::new(Inner {
+                path,
+                writer: Writer::start(writer).map_err(backend)?,
+                readers: Mutex::new(Vec::new()),
+            }),
+            pass: Arc::default(),
         })
     }
 
@@ -86,6 +97,22 @@ impl SqliteStore {
         PathBuf::from(rest)
     }
 
+    /// Runs `f` in one read transaction on the blocking pool.
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.read(f))
+            .await
+            .map_err(backend)?
+    }
+
+    /// Runs `f` in the writer's next group commit (see `writer.rs`); resolves
+    /// once the group's COMMIT returned.
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        self.inner.writer.write_async(f).await
+    }
+}
+
+impl Inner {
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = lock(&self.readers).pop();
         let conn = match pooled {
@@ -104,11 +131,6 @@ impl SqliteStore {
         }
         out
     }
-
-    /// Runs `f` in the writer's next group commit (see `writer.rs`).
-    fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
-        self.writer.write(f)
-    }
 }
 
 /// The writer commits every batch, so its page cache and checkpoints are
@@ -125,12 +147,14 @@ fn writer_pragmas(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+#[async_trait::async_trait]
 impl CartStore for SqliteStore {
-    fn ping(&self) -> Result<()> {
+    async fn ping(&self) -> Result<()> {
         self.read(|tx| Ok(tx.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(drop)?))
+            .await
     }
 
-    fn create_cart(&self, token_hash: &TokenHash, now: u64) -> Result<CartRecord> {
+    async fn create_cart(&self, token_hash: &TokenHash, now: u64) -> Result<CartRecord> {
         let token_hash = *token_hash;
         self.write(move |tx| {
             let cart = Cart {
@@ -141,24 +165,28 @@ impl CartStore for SqliteStore {
             insert_token(tx, &token_hash, id, now)?;
             load_in(tx, id)
         })
+        .await
     }
 
-    fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord> {
-        self.read(|tx| {
+    async fn load_by_token(&self, token_hash: &TokenHash) -> Result<CartRecord> {
+        let token_hash = *token_hash;
+        self.read(move |tx| {
             let id: Option<i64> = tx
                 .prepare_cached("SELECT cart_id FROM cart_tokens WHERE hash = ?1")?
                 .query_row([&token_hash[..]], |r| r.get(0))
                 .optional()?;
             load_in(tx, id.ok_or(StoreError::NotFound)?)
         })
+        .await
     }
 
-    fn load(&self, id: CartId) -> Result<CartRecord> {
-        self.read(|tx| load_in(tx, id))
+    async fn load(&self, id: CartId) -> Result<CartRecord> {
+        self.read(move |tx| load_in(tx, id)).await
     }
 
-    fn head(&self, token_hash: &TokenHash) -> Result<CartHead> {
-        self.read(|tx| {
+    async fn head(&self, token_hash: &TokenHash) -> Result<CartHead> {
+        let token_hash = *token_hash;
+        self.read(move |tx| {
             let row: Option<(i64, i64, String)> = tx
                 .prepare_cached(
                     "SELECT c.id, c.version, c.state FROM cart_tokens t JOIN carts c ON c.id = t.cart_id
@@ -173,10 +201,12 @@ impl CartStore for SqliteStore {
                 merged: state == "merged",
             })
         })
+        .await
     }
 
-    fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>> {
-        self.read(|tx| {
+    async fn find_account_cart(&self, owner: &str) -> Result<Option<CartRecord>> {
+        let owner = owner.to_string();
+        self.read(move |tx| {
             let id: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM carts WHERE owner = ?1 AND state = 'open'",
@@ -186,41 +216,40 @@ impl CartStore for SqliteStore {
                 .optional()?;
             id.map(|id| load_in(tx, id)).transpose()
         })
+        .await
     }
 
-    fn idempotency_records(&self, cart: CartId, ids: &[MutationId]) -> Result<BTreeMap<MutationId, IdempotencyRecord>> {
-        self.read(|tx| {
+    async fn idempotency_records(
+        &self,
+        cart: CartId,
+        ids: &[MutationId],
+    ) -> Result<BTreeMap<MutationId, IdempotencyRecord>> {
+        let ids = ids.to_vec();
+        self.read(move |tx| {
             let mut stmt =
                 tx.prepare_cached("SELECT record FROM idempotency WHERE cart_id = ?1 AND mutation_id = ?2")?;
             let mut out = BTreeMap::new();
             for id in ids {
                 let record: Option<String> = stmt.query_row(params![cart, id.to_string()], |r| r.get(0)).optional()?;
                 if let Some(record) = record {
-                    out.insert(*id, serde_json::from_str(&record)?);
+                    out.insert(id, serde_json::from_str(&record)?);
                 }
             }
             Ok(out)
         })
+        .await
     }
 
-    fn commit_batch(&self, commit: BatchCommit<'_>) -> Result<Revision> {
+    async fn commit_batch(&self, commit: BatchCommit<'_>) -> Result<Revision> {
+        // Serialised here, on the caller's thread: the writer thread is the
+        // one thing every commit waits for, so it only runs SQL.
         let (job, written) = BatchJob::new(commit)?;
-        self.write(move |tx| job.run(tx))?;
+        self.write(move |tx| job.run(tx)).await?;
         Ok(written)
     }
 
-    fn commit_batch_async(&self, commit: BatchCommit<'_>) -> Pending<Revision> {
-        match BatchJob::new(commit) {
-            Ok((job, written)) => {
-                let committed = self.writer.write_async(move |tx| job.run(tx));
-                Box::pin(async move { committed.await.map(|()| written) })
-            }
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-        }
-    }
-
-    fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>> {
-        self.read(|tx| {
+    async fn events(&self, cart: CartId, after: u64, limit: usize) -> Result<Vec<EventRow>> {
+        self.read(move |tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT version, kind, mutation_id, body, at FROM events
                  WHERE cart_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
@@ -235,15 +264,17 @@ impl CartStore for SqliteStore {
             }
             Ok(out)
         })
+        .await
     }
 
-    fn commit_merge(&self, m: &MergeCommit) -> Result<CartId> {
+    async fn commit_merge(&self, m: &MergeCommit) -> Result<CartId> {
         let m = m.clone();
-        self.write(move |tx| merge_in(tx, &m))
+        self.write(move |tx| merge_in(tx, &m)).await
     }
 
-    fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {
-        self.read(|tx| {
+    async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {
+        let key = key.to_string();
+        self.read(move |tx| {
             let body: Option<String> = tx
                 .query_row(
                     "SELECT body FROM orders WHERE cart_id = ?1 AND idempotency_key = ?2",
@@ -254,9 +285,10 @@ impl CartStore for SqliteStore {
             body.map(|b| serde_json::from_str(&b).map_err(StoreError::from))
                 .transpose()
         })
+        .await
     }
 
-    fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<()> {
+    async fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<()> {
         let (key, order) = (key.to_string(), order.clone());
         self.write(move |tx| {
             let changed = tx.execute(
@@ -276,9 +308,10 @@ impl CartStore for SqliteStore {
             )?;
             Ok(())
         })
+        .await
     }
 
-    fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize> {
+    async fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize> {
         self.write(move |tx| {
             // Tokens, events and idempotency records go with the cart
             // (ON DELETE CASCADE). Closed carts stay: orders refer to them.
@@ -287,22 +320,36 @@ impl CartStore for SqliteStore {
                 [to_i64(cutoff)],
             )?)
         })
+        .await
     }
 
-    fn expire_idempotency_records(&self, cutoff: u64) -> Result<usize> {
+    async fn expire_idempotency_records(&self, cutoff: u64) -> Result<usize> {
         self.write(move |tx| Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [to_i64(cutoff)])?))
+            .await
     }
 
-    fn cart_ids(&self, after: CartId, limit: usize) -> Result<Vec<CartId>> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached("SELECT id FROM carts WHERE id > ?1 ORDER BY id LIMIT ?2")?;
-            let rows = stmt.query_map(params![after, to_i64(limit as u64)], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+    async fn carts_updated_since(
+        &self,
+        since: u64,
+        after: Option<(u64, CartId)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, CartId)>> {
+        self.read(move |tx| {
+            let (at, id) = after.map_or((to_i64(since), 0), |(at, id)| (to_i64(at), id));
+            let mut stmt = tx.prepare_cached(
+                "SELECT updated_at, id FROM carts WHERE updated_at >= ?1 AND (updated_at, id) > (?2, ?3)
+                 ORDER BY updated_at, id LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![to_i64(since), at, id, to_i64(limit as u64)], |r| {
+                Ok((to_u64(r.get(0)?), r.get(1)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
+        .await
     }
 
-    fn replay_source(&self, cart: CartId) -> Result<ReplaySource> {
-        self.read(|tx| {
+    async fn replay_source(&self, cart: CartId) -> Result<ReplaySource> {
+        self.read(move |tx| {
             let row: Option<(i64, String, String)> = tx
                 .query_row(
                     "SELECT base_version, base, snapshot FROM carts WHERE id = ?1",
@@ -340,9 +387,10 @@ impl CartStore for SqliteStore {
                 snapshot: serde_json::from_str(&snapshot)?,
             })
         })
+        .await
     }
 
-    fn repair_snapshot(&self, cart: CartId, expected_version: u64, replayed: &Cart) -> Result<()> {
+    async fn repair_snapshot(&self, cart: CartId, expected_version: u64, replayed: &Cart) -> Result<()> {
         let replayed = replayed.clone();
         self.write(move |tx| {
             let changed = tx.execute(
@@ -357,5 +405,10 @@ impl CartStore for SqliteStore {
             one_row_or_conflict(tx, changed, cart, expected_version)?;
             Ok(())
         })
+        .await
+    }
+
+    async fn recovery_lock(&self) -> Result<Option<PassGuard>> {
+        Ok(self.pass.clone().try_lock_owned().ok().map(PassGuard::new))
     }
 }

@@ -11,6 +11,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_inventory.sql"),
+    include_str!("../../../migrations/sqlite/0003_updated_index.sql"),
 ];
 
 pub(crate) fn open_connection(path: &Path, create: bool) -> Result<Connection> {

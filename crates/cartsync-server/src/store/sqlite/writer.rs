@@ -103,7 +103,9 @@ impl Writer {
         sent.map_err(|_| stopped())
     }
 
-    /// Runs `f` in the next group and waits for the group's COMMIT.
+    /// Runs `f` in the next group and waits for the group's COMMIT,
+    /// blocking the thread.
+    #[cfg(test)]
     pub fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.queue(job(f, move |r| drop(tx.send(r))))?;
