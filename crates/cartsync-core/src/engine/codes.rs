@@ -48,6 +48,7 @@ pub const HTTP_CODES: &[&str] = &[
     "internal",
     "method_not_allowed",
     "store_unavailable",
+    "cache_unavailable",
     "server_error",
 ];
 
