@@ -50,7 +50,8 @@ pub fn queue_microtask(task: &Function) {
 /// has Background Sync, to flush when it can (`cartsync-flush`).
 pub fn request_background_flush() {
     let Some(window) = web_sys::window() else { return };
-    let container = Reflect::get(&window.navigator(), &JsValue::from_str("serviceWorker")).unwrap_or(JsValue::UNDEFINED);
+    let container =
+        Reflect::get(&window.navigator(), &JsValue::from_str("serviceWorker")).unwrap_or(JsValue::UNDEFINED);
     let controlled = Reflect::get(&container, &JsValue::from_str("controller")).is_ok_and(|c| c.is_object());
     let ready = Reflect::get(&container, &JsValue::from_str("ready")).ok();
     let (true, Some(ready)) = (controlled, ready.and_then(|r| r.dyn_into::<Promise>().ok())) else {
