@@ -11,6 +11,13 @@ use serde::de::DeserializeOwned;
 /// The request body limit.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// How long a request body may take to arrive: a request extension the
+/// router adds (`--body-timeout-ms`); 10 s where it is missing.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A JSON body parsed with field paths in its errors.
 pub struct ApiJson<T>(pub T);
 
@@ -18,7 +25,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        let limit = req
+            .extensions()
+            .get::<BodyTimeout>()
+            .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+        // A body trickled in a byte at a time must not hold the connection
+        // (and its descriptor) for as long as the client likes.
+        let read = tokio::time::timeout(limit, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!("the request body did not arrive within {} ms", limit.as_millis()),
+                )
+            })?;
+        let bytes = read.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
