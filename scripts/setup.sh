@@ -65,4 +65,15 @@ if [ -n "$need" ]; then
   # the demo and the tests run their own nginx with their own config.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
+# schemathesis (PyPI), every package pinned, in a venv of the worktree's
+# own (make schemathesis).
+venv=target/schemathesis-venv
+want_st=$(grep '^schemathesis==' tests/schemathesis/requirements.txt | cut -d= -f3)
+have_st=$("$venv/bin/st" --version 2>/dev/null | awk '{print $3}' || true)
+if [ "$have_st" != "$want_st" ]; then
+  echo "setup: installing schemathesis $want_st into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/schemathesis/requirements.txt
+fi
+
 scripts/services.sh
