@@ -20,7 +20,6 @@
 //! the clients' choices and the nemesis's order.
 
 #[path = "../common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 mod model;
 mod wgl;
@@ -87,7 +86,7 @@ impl Client {
             13 => (None, Command::ApplyCoupon { code: "SAVE10".into() }),
             14 => (base, Command::RemoveCoupon { code: "SAVE10".into() }),
             15 => {
-                let option = if self.rng.next_u64() % 2 == 0 {
+                let option = if self.rng.next_u64().is_multiple_of(2) {
                     "express"
                 } else {
                     "standard"
@@ -190,7 +189,7 @@ impl Client {
                     record.unknown_on.push(lost);
                     // Some tabs close after a lost answer: the outcome
                     // stays unknown for good.
-                    if give_up_allowed && self.rng.next_u64() % 10 == 0 {
+                    if give_up_allowed && self.rng.next_u64().is_multiple_of(10) {
                         return Some(record);
                     }
                     if Instant::now() > deadline {
@@ -277,7 +276,8 @@ async fn histories_under_a_nemesis_lose_nothing_double_nothing_and_linearize() {
         let (token, records) = tokio::task::spawn_blocking(move || h.join().unwrap()).await.unwrap();
         per_cart.entry(token).or_default().extend(records);
     }
-    let summary = check(&world, &per_cart, &counters.lock().unwrap(), seed, secs).await;
+    let counts = std::mem::take(&mut *counters.lock().unwrap());
+    let summary = check(&world, &per_cart, &counts, seed, secs).await;
     eprintln!("history: {summary}");
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let _ = std::fs::write(dir.join(format!("history-{seed}-{secs}s.json")), summary.to_string());

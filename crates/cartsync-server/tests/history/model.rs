@@ -202,10 +202,12 @@ mod tests {
         assert!(!lin(&h));
         // An unanswered set on the right base may be seen by a read, or not.
         let set = m(3, Some(1), Command::set("tee", 5));
-        let mut after = Cart::default();
-        after.lines = cartsync_core::apply(&Cart::default(), &Command::set("tee", 5), &Limits::default())
-            .unwrap()
-            .lines;
+        let after = Cart {
+            lines: cartsync_core::apply(&Cart::default(), &Command::set("tee", 5), &Limits::default())
+                .unwrap()
+                .lines,
+            ..Cart::default()
+        };
         let unanswered = Op {
             invoked: 2,
             returned: None,
@@ -213,10 +215,12 @@ mod tests {
             output: None,
         };
         for seen in [contents(&after), {
-            let mut one = Cart::default();
-            one.lines = cartsync_core::apply(&Cart::default(), &Command::add("tee", 1), &Limits::default())
-                .unwrap()
-                .lines;
+            let one = Cart {
+                lines: cartsync_core::apply(&Cart::default(), &Command::add("tee", 1), &Limits::default())
+                    .unwrap()
+                    .lines,
+                ..Cart::default()
+            };
             contents(&one)
         }] {
             let version = if seen == contents(&after) { 2 } else { 1 };

@@ -80,9 +80,9 @@ pub fn check<M: Model>(model: &M, init: M::State, history: &[Op<M::Input, M::Out
         })
         .collect();
     let len = entries.len();
-    for i in 0..len {
-        entries[i].prev = i.checked_sub(1);
-        entries[i].next = (i + 1 < len).then_some(i + 1);
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.prev = i.checked_sub(1);
+        e.next = (i + 1 < len).then_some(i + 1);
     }
     let mut ret_of = vec![0usize; n];
     for (idx, e) in entries.iter().enumerate() {
