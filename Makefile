@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help setup demo demo-cluster test lint unit types-fresh web wasm-core deps-check size pkg pkg-smoke \
-	storefront server-release node-deps e2e screenshots \
+	storefront server-release node-deps e2e screenshots schemathesis schemathesis-long soak fuzz-smoke fuzz-long \
 	bench bench-server bench-browser bench-scale-1m
 
 help:
@@ -29,8 +29,31 @@ demo: setup storefront server-release
 demo-cluster: setup storefront server-release
 	scripts/demo-cluster.sh
 
-test: setup lint unit types-fresh web wasm-core deps-check pkg-smoke size e2e
+test: setup lint unit types-fresh web wasm-core deps-check pkg-smoke size e2e schemathesis fuzz-smoke
 	@echo "make test: all checks passed"
+
+# The API against docs/openapi.yaml: schemathesis (pinned, PyPI) with every
+# check and phase against the release server, 75 s (docs/reliability.md).
+schemathesis: setup server-release
+	scripts/schemathesis.sh
+
+# Every fuzz target (fuzz/) for 15 s over the checked-in corpus.
+fuzz-smoke: setup
+	scripts/fuzz.sh
+
+# Every fuzz target for FUZZ_SECS (default an hour each).
+fuzz-long: setup
+	FUZZ_SECS=$${FUZZ_SECS:-3600} scripts/fuzz.sh
+
+# The same for half an hour (ST_SECS, ST_SEED to change).
+schemathesis-long: setup server-release
+	ST_SECS=$${ST_SECS:-1800} scripts/schemathesis.sh
+
+# History checking in the cluster for as long as asked (SOAK_SECS, default
+# an hour; SOAK_SEED picks the schedule): tests/history/ in release.
+soak: setup
+	CARTSYNC_HISTORY_SECS=$${SOAK_SECS:-3600} CARTSYNC_HISTORY_SEED=$${SOAK_SEED:-14} \
+		cargo test --release -p cartsync-server --test history -- --nocapture
 
 lint:
 	cargo fmt --all --check

@@ -65,4 +65,30 @@ if [ -n "$need" ]; then
   # the demo and the tests run their own nginx with their own config.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
+# cargo-fuzz (crates.io) for the fuzz targets in fuzz/ (make fuzz-smoke);
+# it runs on the stable toolchain with --sanitizer none.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-fuzz"
+  cargo install cargo-fuzz --version 0.13.1 --locked || cargo install cargo-fuzz --version 0.13.1
+fi
+
+# iproute2 (ip netns, tc) and nftables for the end-to-end test on a faulty
+# wire (tests/e2e/netem.mjs: tc netem where the kernel has it, nftables
+# loss and duplication plus tbf where it does not).
+if ! command -v tc >/dev/null || ! command -v ip >/dev/null || ! command -v nft >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 nftables >/dev/null
+fi
+
+# schemathesis (PyPI), every package pinned, in a venv of the worktree's
+# own (make schemathesis).
+venv=target/schemathesis-venv
+want_st=$(grep '^schemathesis==' tests/schemathesis/requirements.txt | cut -d= -f3)
+have_st=$("$venv/bin/st" --version 2>/dev/null | awk '{print $3}' || true)
+if [ "$have_st" != "$want_st" ]; then
+  echo "setup: installing schemathesis $want_st into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/schemathesis/requirements.txt
+fi
+
 scripts/services.sh

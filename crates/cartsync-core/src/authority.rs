@@ -201,8 +201,17 @@ fn decide_one(
 ) -> MutationResult {
     // Field validation first, so a malformed sku is `invalid_sku` (with its
     // echo truncated) and never reaches the catalog lookup.
+    // A cart at the last version can take no more changes: applying would
+    // wrap the version around (found by fuzzing decide_batch on arbitrary
+    // carts; unreachable through the server, which stores int64 versions).
     let outcome = crate::apply::validate(&m.command, limits)
         .and_then(|()| check.check(&m.command))
+        .and_then(|()| {
+            if decision.cart.version == u64::MAX {
+                return Err(CartError::CartClosed);
+            }
+            Ok(())
+        })
         .and_then(|()| apply_in_place(&mut decision.cart, &m.command, limits));
     match outcome {
         Ok(_) => {

@@ -30,6 +30,8 @@ pub struct App {
     pub limits: Limits,
     pub dev: bool,
     pub user_token_ttl_secs: u64,
+    /// Longest time a request body may take to arrive (`408`).
+    pub body_timeout: Duration,
     pub anonymous_cart_retention: Duration,
     pub idempotency_retention: Duration,
     /// Serialises checkouts in this process (stock reservations are atomic
@@ -131,6 +133,7 @@ impl App {
             limits: Limits::default(),
             dev: config.dev,
             user_token_ttl_secs: config.user_token_ttl_secs,
+            body_timeout: Duration::from_millis(config.body_timeout_ms.max(1)),
             anonymous_cart_retention: day * config.anonymous_cart_retention_days.min(100_000) as u32,
             idempotency_retention: day * config.idempotency_retention_days.min(100_000) as u32,
             checkout_lock: tokio::sync::Mutex::new(()),

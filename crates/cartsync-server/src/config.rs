@@ -97,9 +97,36 @@ pub struct Config {
     /// User token lifetime in seconds (dev login).
     #[arg(long, env = "CARTSYNC_USER_TOKEN_TTL_SECS", default_value_t = 86_400)]
     pub user_token_ttl_secs: u64,
+
+    /// Longest time a client may take to send a request's header (and an
+    /// idle keep-alive connection may wait for its next one); the
+    /// connection is closed after it.
+    #[arg(long, env = "CARTSYNC_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+
+    /// Longest time a client may take to send a request body (`408
+    /// request_timeout`, and the connection is closed).
+    #[arg(long, env = "CARTSYNC_BODY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_timeout_ms: u64,
+
+    /// Most connections served at once; past it new connections wait to be
+    /// accepted. Default: three quarters of the process's open-file limit.
+    #[arg(long, env = "CARTSYNC_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 impl Config {
+    /// The accept loop's limits (`--header-timeout-ms`, `--max-connections`).
+    pub fn conn_limits(&self) -> crate::serve::ConnLimits {
+        crate::serve::ConnLimits {
+            header_timeout: std::time::Duration::from_millis(self.header_timeout_ms.max(1)),
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(crate::serve::default_max_connections),
+            drain: std::time::Duration::from_secs(10),
+        }
+    }
+
     /// `--instance`, or the listen address.
     pub fn instance_name(&self) -> String {
         self.instance.clone().unwrap_or_else(|| self.listen.to_string())
@@ -121,6 +148,11 @@ mod tests {
             (16, 5_000, 250)
         );
         assert_eq!(c.instance_name(), "127.0.0.1:8080");
+        assert_eq!((c.header_timeout_ms, c.body_timeout_ms), (10_000, 10_000));
+        let limits = c.conn_limits();
+        assert_eq!(limits.header_timeout.as_secs(), 10);
+        assert_eq!(limits.max_connections, crate::serve::default_max_connections());
+        assert!(limits.max_connections >= 16);
         assert!(!c.dev && c.cors_origin.is_empty() && c.secret.is_none());
         assert_eq!(
             (c.anonymous_cart_retention_days, c.idempotency_retention_days),

@@ -20,6 +20,7 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod recovery;
+pub mod serve;
 pub mod service;
 pub mod store;
 pub mod stripes;

@@ -42,9 +42,14 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         app.clone(),
         Duration::from_secs(config.recovery_interval_secs),
     ));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = config.conn_limits();
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_timeout_ms = limits.header_timeout.as_millis() as u64,
+        body_timeout_ms = config.body_timeout_ms,
+        "connection limits"
+    );
+    cartsync_server::serve::serve(listener, router, limits, shutdown_signal()).await?;
     worker.abort();
     tracing::info!(instance = %app.instance, "cartsync-server stopped");
     Ok(())

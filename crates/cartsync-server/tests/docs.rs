@@ -36,6 +36,7 @@ const SERVER_CODES: &[&str] = &[
     "cache_unavailable",
     "internal",
     "method_not_allowed",
+    "request_timeout",
 ];
 
 /// The core's codes the server sends (all but `mutation_expired`, which

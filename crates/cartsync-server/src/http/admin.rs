@@ -35,6 +35,14 @@ pub struct LoginRequest {
     pub user: String,
 }
 
+impl super::json::Body for LoginRequest {}
+impl super::json::Body for ProductUpdate {
+    const OBJECT_FIELDS: &'static [&'static str] = &["price"];
+}
+impl super::json::Body for CouponBody {
+    const OBJECT_FIELDS: &'static [&'static str] = &["amount_off", "min_subtotal"];
+}
+
 #[derive(Debug, Serialize)]
 pub struct LoginResponse {
     pub token: String,
@@ -45,14 +53,35 @@ pub async fn login(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let user = req.user.trim();
-    if user.is_empty() || user.len() > 64 || user.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("user: must be 1 to 64 characters"));
-    }
+    let user = check_user(&req.user)?;
     let exp = now_ms() / 1000 + app.user_token_ttl_secs;
     Ok(Json(LoginResponse {
         token: app.jwt.issue(user, exp),
     }))
+}
+
+/// Longest user name, in characters (not bytes: `"ü"` is one).
+pub const MAX_USER_CHARS: usize = 64;
+
+/// A dev login's user name: 1 to 64 characters as sent, no control
+/// characters, not blank; the id is the name without surrounding
+/// whitespace. (The length is judged before trimming, as the spec's
+/// `maxLength` is.)
+fn check_user(user: &str) -> Result<&str, ApiError> {
+    let chars = user.chars().count();
+    if chars == 0 || chars > MAX_USER_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "user: must be 1 to {MAX_USER_CHARS} characters (got {chars})"
+        )));
+    }
+    if user.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("user: must not contain control characters"));
+    }
+    let trimmed = user.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::bad_request("user: must not be blank"));
+    }
+    Ok(trimmed)
 }
 
 fn admin(app: &AppState) -> Result<&Arc<DemoCatalog>, ApiError> {
@@ -75,6 +104,9 @@ pub async fn put_product(
                 app.pricing.currency()
             )));
         }
+    }
+    if update.stock.is_some_and(|n| n > i32::MAX as u32) {
+        return Err(ApiError::bad_request(format!("stock: must be 0 to {}", i32::MAX)));
     }
     let stock = update.stock;
     let product = catalog.update_product(&sku, update).ok_or_else(|| {
@@ -154,4 +186,20 @@ pub async fn flush_cache(State(app): State<AppState>) -> Result<Json<FlushRespon
     })?;
     tracing::info!(flushed, "session cache flushed");
     Ok(Json(FlushResponse { flushed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_user;
+
+    #[test]
+    fn user_names_are_counted_in_characters() {
+        assert_eq!(check_user(&"ü".repeat(64)).unwrap().chars().count(), 64);
+        assert!(check_user(&"ü".repeat(65)).is_err());
+        assert!(check_user(&"a".repeat(65)).is_err());
+        assert_eq!(check_user(" ada ").unwrap(), "ada");
+        for bad in ["", "   ", "a\u{0}b", "tab\there", "\u{85}"] {
+            assert!(check_user(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -125,9 +125,15 @@ fn parse_after(query: Option<&str>) -> Result<u64, ApiError> {
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         if k == "after" {
+            // Versions are stored as signed 64-bit integers: a larger
+            // `after` is not a version (and the spec's int64 says so).
             after = v
-                .parse()
-                .map_err(|_| ApiError::bad_request("after: expected a version (a non-negative integer)"))?;
+                .parse::<u64>()
+                .ok()
+                .filter(|a| i64::try_from(*a).is_ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request("after: expected a version (an integer from 0 to 9223372036854775807)")
+                })?;
         }
     }
     Ok(after)

@@ -15,6 +15,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds for a `Retry-After` header (503s the client should retry).
     pub retry_after: Option<u32>,
+    /// The cart version for an `ETag` header (a mutations `409
+    /// cart_closed`, like every other mutations answer, carries one).
+    pub etag: Option<u64>,
 }
 
 impl ApiError {
@@ -24,6 +27,15 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            etag: None,
+        }
+    }
+
+    /// The same error with `ETag: "<version>"`.
+    pub fn with_etag(self, version: u64) -> Self {
+        ApiError {
+            etag: Some(version),
+            ..self
         }
     }
 
@@ -124,9 +136,21 @@ impl From<getrandom::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of a body that timed out is not waited for.
+            res.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         if let Some(secs) = self.retry_after {
             res.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        if let Some(version) = self.etag {
+            if let Ok(tag) = axum::http::HeaderValue::from_str(&format!("\"{version}\"")) {
+                res.headers_mut().insert(axum::http::header::ETAG, tag);
+            }
         }
         res
     }

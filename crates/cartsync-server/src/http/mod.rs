@@ -62,6 +62,7 @@ pub fn router(app: AppState, static_dir: Option<&Path>, cors_origins: &[String])
     let instance = app.instance.clone();
     let mut router = router
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
+        .layer(axum::Extension(json::BodyTimeout(app.body_timeout)))
         .layer(middleware::from_fn_with_state(app.clone(), count_requests))
         .layer(
             TraceLayer::new_for_http()

@@ -150,7 +150,7 @@ async fn on_read(
             None => open(app, token, caller).await?,
         };
         if let CartState::Closed { .. } = record.state {
-            return Err(CartError::CartClosed.into());
+            return Err(ApiError::from(CartError::CartClosed).with_etag(record.cart.version));
         }
         let log = app.store.idempotency_records(record.id, &ids).await?;
         let now = now_ms().max(record.cart.updated_at);

@@ -236,6 +236,75 @@ impl Pair {
         }
     }
 
+    /// After a failover (the standby promoted): the promoted node is the
+    /// primary now, the old primary the one to rebuild as its standby.
+    pub fn swap_roles(&mut self) {
+        std::mem::swap(&mut self.primary, &mut self.standby);
+    }
+
+    /// Makes `standby` (a stopped or dead node) a fresh synchronous
+    /// standby of `primary`: its data directory is copied anew with
+    /// `pg_basebackup`, it keeps its port, and the primary names it in
+    /// `synchronous_standby_names` once it streams.
+    pub async fn rebuild_standby(&self) {
+        let dir = self.standby.dir.display().to_string();
+        if self.standby.dir.join("postmaster.pid").exists() {
+            let bin = bindir().join("pg_ctl");
+            let mut cmd = if is_root() {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(&bin);
+                c
+            } else {
+                Command::new(&bin)
+            };
+            let _ = cmd.args(["-D", &dir, "-m", "immediate", "-w", "stop"]).output();
+        }
+        let _ = std::fs::remove_dir_all(&self.standby.dir);
+        let port = self.primary.port.to_string();
+        pg(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-D",
+                &dir,
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-R",
+                "-w",
+            ],
+        );
+        // The copy carries the primary's port and settings: this node
+        // keeps its own port, follows the primary under the name the
+        // primary waits for, and must not wait for a standby of its own.
+        append(
+            &self.standby.dir.join("postgresql.auto.conf"),
+            &format!(
+                "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=standby1'\n\
+                 synchronous_standby_names = ''\n",
+                self.primary.port
+            ),
+        );
+        append(
+            &self.standby.dir.join("postgresql.conf"),
+            &format!("\nport = {}\n", self.standby.port),
+        );
+        self.standby.start();
+        let admin = self.primary.client("postgres").await;
+        admin
+            .batch_execute("ALTER SYSTEM SET synchronous_standby_names = 'standby1'")
+            .await
+            .unwrap();
+        admin.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+        self.wait_sync().await;
+    }
+
     /// A multi-host URL naming both nodes, for the database `cartsync`.
     pub fn url(&self) -> String {
         format!(

@@ -45,6 +45,9 @@ pub fn config_for(url: String, dev: bool) -> Config {
         recovery_interval_secs: 3600,
         cache_ttl_secs: 300,
         user_token_ttl_secs: 3600,
+        header_timeout_ms: 10_000,
+        body_timeout_ms: 10_000,
+        max_connections: None,
     }
 }
 
