@@ -106,11 +106,14 @@ export function rng(seed) {
  * probability `reset` the connection is reset before the request is
  * forwarded (nothing reached the server), with probability `cut` the
  * request is forwarded and the connection reset as soon as the answer
- * starts (the server committed; the client never hears). Counts by kind.
+ * starts (the server committed; the client never hears). The first request
+ * whose request line matches `cutFirst` has its answer cut whatever the
+ * dice say. Counts by kind.
  */
-export async function chaosProxy({ listen, upstream, reset, cut, seed, jitterMs = 0, spare = null }) {
+export async function chaosProxy({ listen, upstream, reset, cut, seed, jitterMs = 0, cutFirst = null }) {
   const random = rng(seed);
-  const counts = { api_requests: 0, reset_before_request: 0, answer_cut_after_commit: 0, passed: 0 };
+  let firstCut = false;
+  const counts = { api_requests: 0, reset_before_request: 0, answer_cut_after_commit: 0, passed: 0, first_cut: 0 };
   const sockets = new Set();
   const server = net.createServer((client) => {
     sockets.add(client);
@@ -131,9 +134,15 @@ export async function chaosProxy({ listen, upstream, reset, cut, seed, jitterMs 
     client.on("data", (chunk) => {
       const head = chunk.subarray(0, 32).toString("latin1");
       const line = chunk.subarray(0, 200).toString("latin1").split("\r\n")[0];
-      if (/^(GET|POST|PUT) \/api\/v1\/carts/.test(head) && !(spare && spare.test(line))) {
+      if (/^(GET|POST|PUT) \/api\/v1\/carts/.test(head)) {
         counts.api_requests += 1;
         const roll = random();
+        if (cutFirst && !firstCut && cutFirst.test(line)) {
+          firstCut = true;
+          counts.first_cut = 1;
+          cutNext = true;
+          return later("up", () => up.writable && up.write(chunk));
+        }
         if (roll < reset) {
           counts.reset_before_request += 1;
           return kill();

@@ -5,7 +5,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use cartsync_core::protocol::v1::Order;
-use cartsync_core::{Cart, IdempotencyRecord, MutationId};
+use cartsync_core::{Cart, IdempotencyRecord, MergeReport, MutationId};
 use cartsync_server::store::*;
 use cartsync_server::App;
 use common::*;
@@ -55,6 +55,9 @@ impl CartStore for Broken {
         boom()
     }
     async fn commit_merge(&self, _: &MergeCommit) -> Result<CartId, StoreError> {
+        boom()
+    }
+    async fn reattach(&self, _: CartId, _: &TokenHash, _: u64) -> Result<(CartRecord, MergeReport), StoreError> {
         boom()
     }
     async fn order_for_key(&self, _: CartId, _: &str) -> Result<Option<Order>, StoreError> {

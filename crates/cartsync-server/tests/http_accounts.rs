@@ -41,11 +41,12 @@ async fn attach_creates_the_account_cart_and_retires_the_anonymous_token() {
     assert_eq!(r.body["cart"]["owner"], "ada");
     assert_eq!(quantity_of(&r.body["cart"], "tee-black"), 2);
     assert_eq!(r.body["merge_report"]["added"][0]["sku"], "tee-black");
-    // The anonymous token is gone for good.
+    // The anonymous token is gone for good (another user's sign-in with it
+    // gets nothing either).
     for r in [
         s.get(&format!("/api/v1/carts/{anon}")).await,
         s.mutate(&anon, vec![add("tee-black", 1)]).await,
-        attach(&s, &anon, Some(&jwt)).await,
+        attach(&s, &anon, Some(&s.login("bo").await)).await,
     ] {
         assert_eq!(r.status, StatusCode::GONE, "{:?}", r.body);
         assert_eq!(r.code(), "cart_merged");
@@ -62,6 +63,44 @@ async fn attach_creates_the_account_cart_and_retires_the_anonymous_token() {
         .await;
     assert_eq!(ev.body["events"][0]["kind"], "merge");
     assert!(ev.body["events"][0]["merge_report"].is_object());
+}
+
+/// Sign-in whose answer was lost is resent: it gets the same account cart
+/// under a fresh token and the same report, and nothing is merged twice.
+#[tokio::test]
+async fn a_resent_attach_gets_the_account_cart_again() {
+    let s = Server::new(true).await;
+    let anon = s.new_cart().await;
+    s.add(&anon, "tee-black", 2).await;
+    let jwt = s.login("ada").await;
+    let first = attach(&s, &anon, Some(&jwt)).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let again = attach(&s, &anon, Some(&jwt)).await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+    assert_ne!(again.body["token"], first.body["token"], "a fresh token");
+    assert_eq!(again.body["cart"], first.body["cart"], "the same cart, merged once");
+    assert_eq!(again.body["merge_report"], first.body["merge_report"]);
+    assert_eq!(quantity_of(&again.body["cart"], "tee-black"), 2);
+    let token = again.body["token"].as_str().unwrap();
+    let auth = format!("Bearer {jwt}");
+    let r = s
+        .send(
+            Method::GET,
+            &format!("/api/v1/carts/{token}"),
+            None,
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["version"], first.body["cart"]["version"]);
+    // Once the account cart is checked out, the old token has nothing left to give.
+    let account = first.body["token"].as_str().unwrap();
+    let total = r.body["totals"]["estimated_total"]["amount"].as_i64().unwrap();
+    let order = s.checkout(account, "k-1", total, Some(&jwt)).await;
+    assert_eq!(order.status, StatusCode::CREATED, "{:?}", order.body);
+    let late = attach(&s, &anon, Some(&jwt)).await;
+    assert_eq!(late.status, StatusCode::GONE);
+    assert_eq!(late.code(), "cart_merged");
 }
 
 #[tokio::test]

@@ -7,7 +7,11 @@
 //!   (nothing is lost: the outbox stays). It skips any backoff.
 //! - `login` flushes, creates a cart if there is none yet, attaches it to
 //!   the account (the server merges), switches to the account cart, stores
-//!   the user token for every tab and reports the merge.
+//!   the user token for every tab and reports the merge. A request of its
+//!   own that gets no answer is resent (twice at most, while online): a
+//!   resent attach of a cart already merged gets the account cart again.
+//!   A cart this tab learned was merged (its token answers `cart_merged`)
+//!   is attached without waiting for the outbox, which cannot drain into it.
 //! - `logout` flushes what it can, forgets the user token and starts a new
 //!   anonymous cart; what is still pending goes to it.
 //! - `checkout` flushes, then orders the cart at the total the shopper
@@ -34,7 +38,12 @@ pub(super) struct Op {
     /// The cart its request was about: an answer that comes after this tab
     /// moved to another cart must not move it again.
     cart: Option<String>,
+    /// Times its current request was sent.
+    attempts: u8,
 }
+
+/// Sends of one sign-in request before its failure is the answer.
+const LOGIN_ATTEMPTS: u8 = 3;
 
 #[derive(Debug, Clone)]
 enum Kind {
@@ -76,6 +85,7 @@ impl Engine {
             failures_at: self.failures,
             flushing: true,
             cart: None,
+            attempts: 0,
         });
         // Whatever waits for a backoff goes now.
         self.backoff.reset();
@@ -94,7 +104,13 @@ impl Engine {
                 at += 1;
                 continue;
             }
-            let Some(flushed) = self.flushed(op.failures_at) else {
+            let flushed = match op.kind {
+                // The outbox cannot drain into a merged cart: attaching it
+                // (again) is what gets the token it waits for.
+                Kind::Login { .. } if self.waiting_for_token => Some(Ok(())),
+                _ => self.flushed(op.failures_at),
+            };
+            let Some(flushed) = flushed else {
                 at += 1;
                 continue;
             };
@@ -116,6 +132,16 @@ impl Engine {
             return Some(Err(ErrorBody {
                 code: codes::NETWORK_ERROR.into(),
                 message: "the browser is offline; the changes wait in the outbox".into(),
+            }));
+        }
+        if self.waiting_for_token {
+            // Until a sign-in (in any tab) brings the account cart's token,
+            // nothing can be sent.
+            return Some(Err(ErrorBody {
+                code: "cart_merged".into(),
+                message:
+                    "the cart was merged into an account cart at sign-in; its token has not arrived: sign in again"
+                        .into(),
             }));
         }
         match &self.last_error {
@@ -182,6 +208,12 @@ impl Engine {
     }
 
     fn send_for(&mut self, op: &mut Op, kind: RequestKind, now: u64, actions: &mut Vec<Action>) {
+        op.attempts = 0;
+        self.resend_for(op, kind, now, actions);
+    }
+
+    fn resend_for(&mut self, op: &mut Op, kind: RequestKind, now: u64, actions: &mut Vec<Action>) {
+        op.attempts += 1;
         op.cart = match &kind {
             RequestKind::Attach { token } | RequestKind::Checkout { token, .. } => Some(token.clone()),
             _ => None,
@@ -209,6 +241,21 @@ impl Engine {
         let mut op = self.ops.remove(at);
         let response = match answer {
             Ok(response) => response,
+            // A sign-in request that got no answer may have been applied
+            // (the merge committed, the answer was lost): the resend gets the
+            // same account cart, so sending it again is safe.
+            Err(Failure::Transient { .. })
+                if matches!(op.kind, Kind::Login { .. }) && self.online && op.attempts < LOGIN_ATTEMPTS =>
+            {
+                let kind = match (&op.cart, &self.token) {
+                    (Some(token), _) => RequestKind::Attach { token: token.clone() },
+                    (None, None) => RequestKind::CreateCart,
+                    (None, Some(token)) => RequestKind::Attach { token: token.clone() },
+                };
+                self.resend_for(&mut op, kind, now, actions);
+                self.ops.insert(at, op);
+                return;
+            }
             Err(Failure::Transient { error, .. }) | Err(Failure::Permanent(error)) => {
                 self.settle_op(op.id, Outcome::Failed(error), actions);
                 return;

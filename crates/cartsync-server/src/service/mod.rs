@@ -116,6 +116,28 @@ pub async fn read(app: &App, token: &TokenHash, caller: Caller<'_>) -> Result<Ca
         .view)
 }
 
+/// Sign-in resent after its answer was lost: the cart was merged into
+/// `user`'s account cart already, so the resend gets a fresh token for that
+/// cart and the report the merge got — never a second merge. A cart merged
+/// into someone else's account, or into one checked out since, stays `410
+/// cart_merged`.
+async fn reattach(app: &App, anonymous: &TokenHash, user: &Claims) -> Result<Attached, ApiError> {
+    let merged = app.store.load_by_token(anonymous).await?;
+    let CartState::Merged { into } = merged.state else {
+        return Err(CartError::CartMerged.into());
+    };
+    let account = app.store.load(into).await?;
+    if account.cart.owner.as_deref() != Some(user.sub.as_str()) || account.state != CartState::Open {
+        return Err(CartError::CartMerged.into());
+    }
+    let (token, hash) = tokens::mint()?;
+    let (account, report) = app.store.reattach(merged.id, &hash, now_ms()).await?;
+    let view = project(app, hash, account.id, &account.cart, Some(account.revision))
+        .await
+        .view;
+    Ok(Attached { token, view, report })
+}
+
 /// What an attach came to.
 #[derive(Debug)]
 pub struct Attached {
@@ -128,7 +150,10 @@ pub struct Attached {
 /// account cart (created if there is none) with the core's merge rules.
 pub async fn attach(app: &App, anonymous: &TokenHash, token: &str, user: &Claims) -> Result<Attached, ApiError> {
     for _ in 0..MAX_ATTEMPTS {
-        let record = open(app, anonymous, Some(user)).await?;
+        let record = match open(app, anonymous, Some(user)).await {
+            Err(e) if e.code == "cart_merged" => return reattach(app, anonymous, user).await,
+            other => other?,
+        };
         if let CartState::Closed { .. } = record.state {
             return Err(CartError::CartClosed.into());
         }

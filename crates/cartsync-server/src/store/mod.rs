@@ -285,6 +285,17 @@ pub trait CartStore: Send + Sync {
     /// id.
     async fn commit_merge(&self, merge: &MergeCommit) -> Result<CartId, StoreError>;
 
+    /// Sign-in resent after its answer was lost: when `anonymous` was
+    /// merged, a new token `token_hash` for the account cart it went into,
+    /// that cart, and the report the merge got. `NotFound` (nothing
+    /// written) if `anonymous` was not merged.
+    async fn reattach(
+        &self,
+        anonymous: CartId,
+        token_hash: &TokenHash,
+        now: u64,
+    ) -> Result<(CartRecord, MergeReport), StoreError>;
+
     /// The order this cart got for this checkout key, if any.
     async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>, StoreError>;
 

@@ -82,6 +82,16 @@ impl CartStore for Timed {
         self.time("commit_merge", self.inner.commit_merge(merge)).await
     }
 
+    async fn reattach(
+        &self,
+        anonymous: CartId,
+        token_hash: &TokenHash,
+        now: u64,
+    ) -> Result<(CartRecord, MergeReport), StoreError> {
+        self.time("reattach", self.inner.reattach(anonymous, token_hash, now))
+            .await
+    }
+
     async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>, StoreError> {
         self.time("order_for_key", self.inner.order_for_key(cart, key)).await
     }

@@ -190,6 +190,71 @@ fn login_creates_a_cart_if_needed_attaches_and_signs_every_tab_in() {
     assert!(sends(&a).iter().all(|r| r.auth.as_deref() == Some("user-1")));
 }
 
+fn attach_sent(actions: &[Action]) -> Option<(RequestId, String)> {
+    sends(actions).iter().find_map(|r| match &r.kind {
+        RequestKind::Attach { token } => Some((r.id, token.clone())),
+        _ => None,
+    })
+}
+
+fn attached(token: &str) -> Response {
+    Response::Attached(AttachResponse {
+        token: token.into(),
+        cart: cart_at(5, &[("a", 1)]),
+        merge_report: MergeReport::default(),
+    })
+}
+
+#[test]
+fn a_sign_in_whose_answer_is_lost_is_resent_and_completes() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let (op, a) = e.login("u".into(), 1);
+    let (req, token) = attach_sent(&a).expect("attach");
+    // The merge committed, its answer was lost: sent again, same cart.
+    let a = e.on_failure(req, transient(None), 2, &mut rng);
+    assert!(settled(&a).is_empty(), "not failed yet: {a:?}");
+    let (req, again) = attach_sent(&a).expect("resent");
+    assert_eq!(again, token);
+    let a = e.on_failure(req, transient(None), 3, &mut rng);
+    let (req, _) = attach_sent(&a).expect("resent twice");
+    let a = e.on_response(req, attached("account"), 4, &mut rng);
+    assert!(matches!(settled(&a)[..], [(o, Outcome::LoggedIn(_))] if o == op));
+    assert_eq!(e.token(), Some("account"));
+
+    // A sign-in with no answer at all fails after three sends, nothing lost.
+    let (op, a) = e.login("u".into(), 5);
+    let (mut req, _) = attach_sent(&a).expect("attach");
+    for now in 6..8 {
+        let a = e.on_failure(req, transient(None), now, &mut rng);
+        req = attach_sent(&a).expect("resent").0;
+    }
+    let a = e.on_failure(req, transient(None), 9, &mut rng);
+    assert!(attach_sent(&a).is_none());
+    assert!(matches!(settled(&a)[..], [(o, Outcome::Failed(err))] if o == op && err.code == codes::NETWORK_ERROR));
+}
+
+#[test]
+fn a_cart_merged_under_pending_changes_is_attached_without_waiting_for_them() {
+    let (mut e, mut rng) = leader(1, &[]);
+    // A sign-in merged this cart; its answer never came, and a change sent
+    // to the old token meets `cart_merged`.
+    let a = issue(&mut e, Command::add("b", 1), 1, &mut rng).unwrap();
+    let (req, sent) = batch(&a).unwrap();
+    let a = e.on_failure(req, Failure::Permanent(body("cart_merged")), 2, &mut rng);
+    assert!(batch(&a).is_none(), "waits for the account cart's token");
+    // A flush cannot drain into a merged cart: it says so instead of hanging.
+    let (op, a) = e.flush(3);
+    assert!(matches!(settled(&a)[..], [(o, Outcome::Failed(err))] if o == op && err.code == "cart_merged"));
+    // Signing in again attaches at once and the change goes to the account cart.
+    let (op, a) = e.login("u".into(), 4);
+    let (req, token) = attach_sent(&a).expect("attached without waiting for the outbox");
+    assert_eq!(token, T);
+    let a = e.on_response(req, attached("account"), 5, &mut rng);
+    assert!(matches!(settled(&a)[..], [(o, Outcome::LoggedIn(_))] if o == op));
+    let (_, resent) = batch(&a).expect("the pending change goes to the account cart");
+    assert_eq!(resent[0].id, sent[0].id, "under its own id");
+}
+
 #[test]
 fn a_sign_in_in_another_tab_is_used_at_once() {
     let (mut e, mut rng) = leader(1, &[]);

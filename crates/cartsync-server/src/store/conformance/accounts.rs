@@ -106,6 +106,37 @@ pub async fn merge_into_existing_is_conditional(s: &dyn CartStore) {
     assert_eq!(merged.cart.lines.len(), 2);
 }
 
+pub async fn reattach_mints_a_token_for_the_account_cart(s: &dyn CartStore) {
+    let anon = s.create_cart(&token(1), 10).await.expect("create");
+    commit(s, anon.id, &[add(1, "tee", 2)], 20).await.expect("commit");
+    // Not merged: nothing to reattach, no token written.
+    assert!(matches!(
+        s.reattach(anon.id, &token(8), 30).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(s.load_by_token(&token(8)).await, Err(StoreError::NotFound)));
+    let base = Cart {
+        owner: Some("cy".into()),
+        ..Cart::default()
+    };
+    let m = merge_commit(s, anon.id, MergeTarget::New { owner: "cy".into() }, &base, "cy", 9).await;
+    assert!(!m.report.added.is_empty());
+    let account = s.commit_merge(&m).await.expect("merge");
+    let (record, report) = s.reattach(anon.id, &token(8), 60).await.expect("reattach");
+    assert_eq!(record.id, account);
+    assert_eq!(record.state, CartState::Open);
+    assert_eq!(record.cart.lines, m.merged.lines);
+    assert_eq!(report, m.report, "the report the merge got");
+    // Both the merge's token and the new one open the account cart.
+    assert_eq!(s.load_by_token(&token(8)).await.expect("new token").id, account);
+    assert_eq!(s.load_by_token(&token(9)).await.expect("merge token").id, account);
+    assert_eq!(
+        s.load(anon.id).await.expect("anon").state,
+        CartState::Merged { into: account },
+        "the anonymous cart stays merged"
+    );
+}
+
 fn order(id: &str) -> Order {
     Order {
         id: id.into(),

@@ -35,6 +35,7 @@ macro_rules! store_conformance_tests {
             commit_on_a_revision,
             merge_into_new_account_cart,
             merge_into_existing_is_conditional,
+            reattach_mints_a_token_for_the_account_cart,
             order_closes_once,
             expiry,
             replay_and_repair,

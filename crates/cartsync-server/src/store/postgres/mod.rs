@@ -25,7 +25,7 @@ use super::{
 };
 use batch::BatchRow;
 use cartsync_core::protocol::v1::Order;
-use cartsync_core::{Cart, IdempotencyRecord, MutationId};
+use cartsync_core::{Cart, IdempotencyRecord, MergeReport, MutationId};
 use deadpool_postgres::{Object, Pool};
 use rows::*;
 use std::collections::BTreeMap;
@@ -246,6 +246,27 @@ impl CartStore for PostgresStore {
 
     async fn commit_merge(&self, m: &MergeCommit) -> Result<CartId> {
         writes::commit_merge(self, m).await
+    }
+
+    async fn reattach(&self, anonymous: CartId, token_hash: &TokenHash, now: u64) -> Result<(CartRecord, MergeReport)> {
+        // One statement: the token goes in only if the cart was merged.
+        let sql = format!(
+            "WITH m AS (
+                SELECT merged_into, merge_report FROM carts WHERE id = $1 AND state = 'merged'
+            ), t AS (
+                INSERT INTO cart_tokens (hash, cart_id, created_at) SELECT $2, merged_into, $3 FROM m
+            )
+            SELECT {CART_COLUMNS}, m.merge_report FROM m JOIN carts c ON c.id = m.merged_into"
+        );
+        let rows = self.query(&sql, &[&anonymous, &&token_hash[..], &to_i64(now)]).await?;
+        let row = rows.first().ok_or(StoreError::NotFound)?;
+        let report: Option<&str> = row.try_get(8).map_err(StoreError::backend)?;
+        // Carts merged before the report was kept get an empty one.
+        let report = match report {
+            Some(text) => serde_json::from_str(text).map_err(StoreError::backend)?,
+            None => MergeReport::default(),
+        };
+        Ok((cart_record(row)?, report))
     }
 
     async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {

@@ -59,9 +59,16 @@ pub(super) async fn commit_merge(store: &PostgresStore, m: &MergeCommit) -> Resu
     };
     let changed = tx
         .execute(
-            "UPDATE carts SET state = 'merged', merged_into = $1, updated_at = $2, revision = revision + 1
+            "UPDATE carts SET state = 'merged', merged_into = $1, updated_at = $2, revision = revision + 1,
+                 merge_report = $5
              WHERE id = $3 AND version = $4 AND state = 'open'",
-            &[&target, &now, &m.anonymous, &to_i64(m.anonymous_version)],
+            &[
+                &target,
+                &now,
+                &m.anonymous,
+                &to_i64(m.anonymous_version),
+                &json(&m.report)?,
+            ],
         )
         .await
         .map_err(classify)?;

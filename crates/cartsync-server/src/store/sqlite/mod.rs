@@ -15,7 +15,7 @@ use super::{
 };
 use batch::BatchJob;
 use cartsync_core::protocol::v1::Order;
-use cartsync_core::{AppliedEvent, Cart, IdempotencyRecord, MutationId};
+use cartsync_core::{AppliedEvent, Cart, IdempotencyRecord, MergeReport, MutationId};
 use rows::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use schema::{migrate, open_connection};
@@ -270,6 +270,11 @@ impl CartStore for SqliteStore {
     async fn commit_merge(&self, m: &MergeCommit) -> Result<CartId> {
         let m = m.clone();
         self.write(move |tx| merge_in(tx, &m)).await
+    }
+
+    async fn reattach(&self, anonymous: CartId, token_hash: &TokenHash, now: u64) -> Result<(CartRecord, MergeReport)> {
+        let token_hash = *token_hash;
+        self.write(move |tx| reattach_in(tx, anonymous, &token_hash, now)).await
     }
 
     async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {

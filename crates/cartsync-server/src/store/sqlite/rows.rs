@@ -6,7 +6,7 @@ use super::super::{
     CartId, CartRecord, CartState, EventRow, MergeCommit, MergeTarget, Quote, Revision, StoreError, TokenHash,
 };
 use super::is_constraint;
-use cartsync_core::{Cart, MutationId};
+use cartsync_core::{Cart, MergeReport, MutationId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -196,9 +196,15 @@ pub(super) fn merge_in(tx: &Connection, m: &MergeCommit) -> Result<CartId> {
         },
     };
     let changed = tx.execute(
-        "UPDATE carts SET state = 'merged', merged_into = ?1, updated_at = ?2
+        "UPDATE carts SET state = 'merged', merged_into = ?1, updated_at = ?2, merge_report = ?5
              WHERE id = ?3 AND version = ?4 AND state = 'open'",
-        params![target, to_i64(m.now), m.anonymous, to_i64(m.anonymous_version)],
+        params![
+            target,
+            to_i64(m.now),
+            m.anonymous,
+            to_i64(m.anonymous_version),
+            serde_json::to_string(&m.report)?
+        ],
     )?;
     one_row_or_conflict(tx, changed, m.anonymous, m.anonymous_version)?;
     // The anonymous cart's mutations live on in the account cart: a client
@@ -220,4 +226,29 @@ pub(super) fn merge_in(tx: &Connection, m: &MergeCommit) -> Result<CartId> {
     insert_event(tx, target, &event)?;
     insert_token(tx, &m.token_hash, target, m.now)?;
     Ok(target)
+}
+
+/// The body of a reattach: the merged cart's account cart gets another
+/// token; the account cart and the stored report come back.
+pub(super) fn reattach_in(
+    tx: &Connection,
+    anonymous: CartId,
+    hash: &TokenHash,
+    now: u64,
+) -> Result<(CartRecord, MergeReport)> {
+    let merged: Option<(CartId, Option<String>)> = tx
+        .query_row(
+            "SELECT merged_into, merge_report FROM carts WHERE id = ?1 AND state = 'merged'",
+            [anonymous],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (into, report) = merged.ok_or(StoreError::NotFound)?;
+    // Carts merged before the report was kept get an empty one.
+    let report = match report {
+        Some(text) => serde_json::from_str(&text)?,
+        None => MergeReport::default(),
+    };
+    insert_token(tx, hash, into, now)?;
+    Ok((load_in(tx, into)?, report))
 }
