@@ -28,7 +28,23 @@ export type CartView = Camelize<v1.ViewHead> & { readonly lines: readonly Line[]
 export type CartEvent = Camelize<v1.Event>;
 export type MergeReport = Camelize<v1.MergeReport>;
 export type Reconciliation = Camelize<v1.Reconciliation>;
+/** Where the order goes (`setDestination`), as the view holds it. */
+export type Destination = Camelize<v1.Destination>;
+/** One shipping option judged for the bag: `price` when available, `reason` when not. */
+export type ShippingQuote = Camelize<v1.ShippingQuote>;
+/** Why an option cannot take the bag (`reason.code`: `country_not_served`, `too_heavy`, ...). */
+export type ShippingReason = Camelize<v1.ShippingReason>;
+/** Subtotal, discount, shipping, tax and the estimated total. */
+export type Totals = Camelize<v1.Totals>;
+export type Tax = Camelize<v1.Tax>;
+/** An order: its lines, totals, status (`pending_payment` → `paid` | `payment_failed` | `expired`) and payment. */
 export type Order = Camelize<v1.Order>;
+export type OrderStatus = v1.OrderStatus;
+/** The payment behind an order; `nextAction` says what the shopper must do. */
+export type PaymentIntent = Camelize<v1.PaymentIntent>;
+export type PaymentStatus = v1.PaymentStatus;
+/** `{type: "bank_transfer", beneficiary, iban, bic, reference, amount, payBy}` or `{type: "redirect", url}`. */
+export type NextAction = Camelize<v1.NextAction>;
 export type CheckoutProblem = Camelize<v1.CheckoutProblem>;
 /** `checkout()`: the order, or what the revalidation found with the revalidated cart. */
 export type CheckoutResult = { order: Order } | { problems: CheckoutProblem[]; cart: CartView };
@@ -36,6 +52,7 @@ export type SyncStatus = v1.SyncStatus;
 export type CartErrorCode = v1.CartErrorCode;
 export type AddItemArgs = v1.AddItemArgs;
 export type SetQuantityArgs = v1.SetQuantityArgs;
+export type SetDestinationArgs = v1.SetDestinationArgs;
 export type RemoveItemArgs = v1.RemoveItemArgs;
 export type CheckoutOptions = v1.CheckoutOptions;
 /** `CartClient.open(options)`; `fetch` replaces the global one (tests, proxies). */

@@ -4,7 +4,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, metric } from "./helpers.mjs";
+import { startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, metric, setDelivery } from "./helpers.mjs";
 
 let server, browser;
 before(async () => {
@@ -19,6 +19,7 @@ test("inventory race: one unit, two shoppers checking out at once: one order, on
     const page = await openShop(context, server);
     await page.click("[data-testid=add-last-one-vase]");
     await waitSynced(page);
+    await setDelivery(page, "DE", "10115", "standard");
     await openBag(page);
     shoppers.push({ context, page });
   }

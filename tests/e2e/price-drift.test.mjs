@@ -4,7 +4,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, cartToken } from "./helpers.mjs";
+import { startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, cartToken, setDelivery } from "./helpers.mjs";
 
 let server, browser;
 before(async () => {
@@ -19,6 +19,7 @@ test("price drift: checkout reports price_changed, confirming orders at the new 
   await page.click("[data-testid=add-mug-enamel]");
   await page.click("[data-testid=add-notebook-a5]");
   await waitSynced(page);
+  await setDelivery(page, "DE", "10115", "standard");
   await openBag(page);
   assert.match(await page.textContent("[data-testid=grand-total]"), /€44\.00/); // 2 × 16 + 12
 

@@ -4,7 +4,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startServer, launchBrowser, tempDir, openShop, openBag, waitSynced } from "./helpers.mjs";
+import { startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, setDelivery } from "./helpers.mjs";
 
 let server, browser;
 before(async () => {
@@ -21,6 +21,7 @@ test("promotion conflict: a coupon that expired after it was applied is rejected
   await page.fill("[data-testid=coupon-input]", "save10");
   await page.click("[data-testid=coupon-apply]");
   await waitSynced(page);
+  await setDelivery(page, "DE", "10115", "standard");
   assert.equal(await page.getAttribute("[data-testid=coupon-SAVE10]", "data-state"), "applied");
   assert.match(await page.textContent("[data-testid=grand-total]"), /€45\.00/);
 

@@ -4,7 +4,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT, WAIT, startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, shownLines, cartToken } from "./helpers.mjs";
+import { ROOT, WAIT, startServer, launchBrowser, tempDir, openShop, openBag, waitSynced, shownLines, cartToken, setDelivery } from "./helpers.mjs";
 
 // The README's screenshots are rewritten only on request (`make
 // screenshots`), so a test run leaves the tree clean.
@@ -111,6 +111,7 @@ test("checkout review: price, stock and coupon problems together, fixed from the
   await page.fill("[data-testid=coupon-input]", "FIVEOFF");
   await page.click("[data-testid=coupon-apply]");
   await waitSynced(page);
+  await setDelivery(page, "DE", "10115", "standard");
   assert.equal(await page.getAttribute("[data-testid=coupon-FIVEOFF]", "data-state"), "applied");
 
   await server.api("PUT", "/admin/catalog/mug-enamel", { price: { amount: 1800, currency: "EUR" } });
@@ -122,7 +123,7 @@ test("checkout review: price, stock and coupon problems together, fixed from the
   const types = await page.$$eval("[data-testid=checkout-problems] [data-type]", (els) => els.map((e) => e.dataset.type).sort());
   assert.deepEqual(types, ["coupon_rejected", "out_of_stock", "price_changed"]);
   assert.match(await page.textContent("[data-testid=problem-out_of_stock-lamp-desk]"), /only 1 left, you asked for 2/);
-  assert.equal(await page.textContent("[data-testid=new-total]"), "€194.00"); // 2 × 18 + 2 × 79
+  assert.equal(await page.textContent("[data-testid=new-total]"), "€198.90"); // 2 × 18 + 2 × 79 + 4.90 (5.5 kg)
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, "checkout-problems.png") });
 
@@ -131,7 +132,12 @@ test("checkout review: price, stock and coupon problems together, fixed from the
   await waitSynced(page);
   await page.click("[data-testid=checkout]");
   await page.waitForSelector("[data-testid=order-confirmation]");
-  assert.equal(await page.textContent("[data-testid=order-total]"), "€115.00"); // 2 × 18 + 79
+  assert.equal(await page.textContent("[data-testid=order-total]"), "€119.90"); // 2 × 18 + 79 + 4.90 (3.1 kg)
+  assert.equal(await page.textContent("[data-testid=order-tax]"), "€19.14"); // 119.90 holds 19 % VAT
+  assert.match(await page.textContent("[data-testid=payment-iban]"), /^DE89 /);
+  assert.match(await page.textContent("[data-testid=payment-reference]"), /^CS-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+  assert.equal(await page.textContent("[data-testid=payment-amount]"), "€119.90");
+  await page.screenshot({ path: join(shots, "order-payment.png") });
   assert.deepEqual(page.errors, []);
   await context.close();
 });

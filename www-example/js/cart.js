@@ -1,14 +1,10 @@
-// The bag drawer: lines with quantities, coupons, shipping, totals, and the
-// checkout button (or, after a failed revalidation, the problems to review).
+// The bag drawer: lines with quantities, coupons, where it goes and how,
+// totals with delivery and VAT, and the checkout button (or, after a failed
+// revalidation, the problems to review).
 import { h, money, sum, lineKey, optionLabel, plural } from "./dom.js";
 import { problemsPanel } from "./checkout.js";
 import { couponReason } from "./copy.js";
-
-export const SHIPPING = [
-  { option: "standard", label: "Standard", detail: "3–5 working days", price: 0 },
-  { option: "express", label: "Express", detail: "Next working day", price: 900 },
-  { option: "pickup", label: "Pick up", detail: "Harbour Street studio, from tomorrow", price: 0 },
-];
+import { destinationSection, shippingSection } from "./delivery.js";
 
 /** The line's display data: the server's when it knows the line, else the
  *  catalog's (a line added offline has only a sku until it syncs). */
@@ -119,55 +115,36 @@ function couponSection(view, act) {
   return h("section", { class: "drawer__section" }, h("h3", {}, "Promo code"), form, chips.length ? h("ul", { class: "chips" }, chips) : null);
 }
 
-function shippingSection(view, act) {
-  const current = view.shippingOption ?? "standard";
-  return h(
-    "section",
-    { class: "drawer__section" },
-    h("h3", {}, "Delivery"),
-    h(
-      "div",
-      { class: "ship", role: "radiogroup", "aria-label": "Delivery" },
-      SHIPPING.map((s) =>
-        h(
-          "label",
-          { class: "ship__option", "data-testid": `ship-${s.option}` },
-          h("input", {
-            type: "radio",
-            name: "shipping",
-            value: s.option,
-            checked: s.option === current,
-            onchange: () => act.selectShipping(s.option),
-          }),
-          h("span", { class: "ship__label" }, s.label, h("small", {}, s.detail)),
-          h("span", { class: "ship__price" }, s.price ? money({ amount: s.price, currency: "EUR" }) : "Free"),
-        ),
-      ),
-    ),
-  );
-}
-
-/** Totals: the server's while nothing is pending, else an estimate from
- *  the prices the page knows (discounts are confirmed once synced). */
+/** Totals: the server's while nothing is pending (or the SDK's estimate by
+ *  the same rules), else an estimate from the prices the page knows
+ *  (discounts and VAT are confirmed once synced). */
 export function totalsOf(view, catalog) {
   if (view.totals) {
     const t = view.totals;
-    const shipping = { amount: t.estimatedTotal.amount - t.subtotal.amount + t.discount.amount, currency: t.subtotal.currency };
-    return { subtotal: t.subtotal, discount: t.discount, shipping, total: t.estimatedTotal, exact: true };
+    return { subtotal: t.subtotal, discount: t.discount, shipping: t.shipping, tax: t.tax, total: t.estimatedTotal, exact: true };
   }
   let subtotal = { amount: 0, currency: "EUR" };
   for (const line of view.lines) {
     const price = describe(line, catalog).price;
     if (price) subtotal = sum(subtotal, { amount: price.amount * line.quantity, currency: price.currency });
   }
-  const ship = SHIPPING.find((s) => s.option === (view.shippingOption ?? "standard"))?.price ?? 0;
-  const shipping = { amount: ship, currency: subtotal.currency };
-  return { subtotal, discount: null, shipping, total: sum(subtotal, shipping), exact: false };
+  const chosen = (view.shippingOptions ?? []).find((q) => q.option === view.shippingOption && q.status === "available");
+  const shipping = chosen?.price ?? null;
+  return { subtotal, discount: null, shipping, tax: null, total: shipping ? sum(subtotal, shipping) : subtotal, exact: false };
 }
+
+const percent = (bp) => `${(bp / 100).toLocaleString("en-IE", { maximumFractionDigits: 2 })}%`;
 
 function totalsSection(view, catalog) {
   const t = totalsOf(view, catalog);
   const row = (label, value, attrs = {}) => h("div", { class: "totals__row", ...attrs }, h("dt", {}, label), h("dd", {}, value));
+  const tax = t.tax
+    ? row(
+        t.tax.included ? `Incl. VAT ${percent(t.tax.rateBp)} (${t.tax.country})` : `VAT ${percent(t.tax.rateBp)} (${t.tax.country})`,
+        money(t.tax.amount),
+        { class: `totals__row${t.tax.included ? " totals__row--muted" : ""}`, "data-testid": "totals-tax", "data-amount": String(t.tax.amount.amount) },
+      )
+    : row("VAT", view.destination ? "confirmed when synced" : "after you enter where it goes", { class: "totals__row totals__row--muted", "data-testid": "totals-tax" });
   return h(
     "dl",
     { class: "totals", "data-testid": "totals", "data-exact": String(t.exact) },
@@ -179,13 +156,14 @@ function totalsSection(view, catalog) {
       : view.coupons.length
         ? row("Discount", "confirmed when synced", { class: "totals__row totals__row--muted" })
         : null,
-    row("Delivery", t.shipping.amount ? money(t.shipping) : "Free"),
+    row("Delivery", t.shipping ? (t.shipping.amount ? money(t.shipping) : "Free") : "choose an option", { "data-testid": "totals-shipping" }),
+    tax,
     row(t.exact ? "Total" : "Estimated total", money(t.total), { class: "totals__row totals__row--grand", "data-testid": "grand-total" }),
   );
 }
 
-/** The drawer's content for `state`: `{view, catalog, checkout, act}`. */
-export function drawerContent({ view, catalog, checkout, act }) {
+/** The drawer's content for `state`: `{view, catalog, checkout, act, ui}`. */
+export function drawerContent({ view, catalog, checkout, act, ui }) {
   if (checkout?.phase === "problems") return problemsPanel(checkout, catalog, act);
   if (!view.lines.length) {
     return h(
@@ -202,7 +180,8 @@ export function drawerContent({ view, catalog, checkout, act }) {
     h("p", { class: "drawer__count" }, plural(units, "item")),
     h("ul", { class: "lines", "data-testid": "lines" }, view.lines.map((l) => lineItem(l, catalog, act))),
     couponSection(view, act),
-    shippingSection(view, act),
+    destinationSection(view, act, ui),
+    shippingSection(view, act, (sku) => catalog.get(sku)?.name ?? sku),
     totalsSection(view, catalog),
     view.pending
       ? h("p", { class: "drawer__pending", "data-testid": "drawer-pending" }, `${plural(view.pending, "change")} saved on this device, syncing…`)
@@ -212,6 +191,6 @@ export function drawerContent({ view, catalog, checkout, act }) {
       { type: "button", class: "button button--checkout", "data-testid": "checkout", disabled: busy, onclick: act.checkout },
       busy ? "Checking prices and stock…" : "Check out",
     ),
-    h("p", { class: "drawer__fine" }, "We check prices, stock and codes again before you pay."),
+    h("p", { class: "drawer__fine" }, "We check prices, stock, codes, delivery and VAT again before you order."),
   ];
 }

@@ -1,8 +1,10 @@
 // What checkout shows: the problems revalidation found (prices that moved,
-// stock that ran out, codes that no longer apply) with the new total to
-// confirm, and the order once it is placed.
+// stock that ran out, codes that no longer apply, a delivery option that
+// cannot take the bag, VAT that changed) with the new total to confirm. The
+// placed order and its payment are order.js's.
 import { h, money, lineKey, optionLabel } from "./dom.js";
 import { couponReason } from "./copy.js";
+import { countryName, shippingReason } from "./delivery.js";
 
 function productName(sku, options, catalog) {
   const name = catalog.get(sku)?.name ?? sku;
@@ -10,7 +12,7 @@ function productName(sku, options, catalog) {
   return opts ? `${name} (${opts})` : name;
 }
 
-function problemItem(p, catalog, act) {
+function problemItem(p, catalog, act, view) {
   switch (p.type) {
     case "price_changed": {
       const up = p.oldPrice && p.newPrice.amount > p.oldPrice.amount;
@@ -43,6 +45,28 @@ function problemItem(p, catalog, act) {
         h("span", { class: "problem__tag" }, "Code removed"),
         h("p", {}, "Code ", h("strong", {}, p.code), ` no longer applies: ${couponReason(p.reason)}.`),
       );
+    case "shipping_unavailable": {
+      const nameOf = (sku) => catalog.get(sku)?.name ?? sku;
+      const reason = shippingReason(p.cause, nameOf);
+      const option = view?.shippingOptions?.find((q) => q.option === p.option)?.name ?? p.option;
+      const what = p.option && !["destination_required", "not_selected"].includes(p.cause.code)
+        ? `${option} ${reason}.`
+        : `${reason[0].toUpperCase()}${reason.slice(1)}.`;
+      return h(
+        "li",
+        { class: "problem problem--stock", "data-testid": "problem-shipping_unavailable", "data-type": p.type, "data-cause": p.cause.code },
+        h("span", { class: "problem__tag" }, "Delivery"),
+        h("p", {}, what),
+        h("button", { type: "button", class: "link", "data-testid": "fix-shipping", onclick: act.backToBag }, p.cause.code === "destination_required" ? "Enter where it goes" : "Choose another delivery option"),
+      );
+    }
+    case "tax_changed":
+      return h(
+        "li",
+        { class: "problem", "data-testid": "problem-tax_changed", "data-type": p.type },
+        h("span", { class: "problem__tag" }, "VAT changed"),
+        h("p", {}, `VAT for ${countryName(p.country)} is now ${(p.rateBp / 100).toLocaleString("en-IE")}%: `, h("strong", {}, money(p.actual)), " (was ", h("s", {}, money(p.expected)), ")."),
+      );
     case "total_changed":
       return h(
         "li",
@@ -58,55 +82,25 @@ function problemItem(p, catalog, act) {
 /** The review panel shown in the drawer after checkout found problems. */
 export function problemsPanel(checkout, catalog, act) {
   const { problems, view } = checkout;
-  const blocked = problems.some((p) => p.type === "out_of_stock");
+  const blocked = problems.some((p) => p.type === "out_of_stock" || p.type === "shipping_unavailable");
   const total = view?.totals?.estimatedTotal;
   return h(
     "section",
     { class: "review", "data-testid": "checkout-problems" },
     h("h3", { class: "review__title" }, "Before you pay, a few things changed"),
-    h("p", { class: "muted" }, "We checked your bag against today's prices, stock and codes."),
-    h("ul", { class: "problems" }, problems.map((p) => problemItem(p, catalog, act))),
+    h("p", { class: "muted" }, "We checked your bag against today's prices, stock, codes, delivery and VAT."),
+    h("ul", { class: "problems" }, problems.map((p) => problemItem(p, catalog, act, view))),
     total ? h("p", { class: "review__total" }, "New total ", h("strong", { "data-testid": "new-total" }, money(total))) : null,
-    blocked ? h("p", { class: "review__hint" }, "Fix the stock issues above, then place your order.") : null,
+    blocked ? h("p", { class: "review__hint", "data-testid": "review-blocked" }, "Fix the issues above, then place your order.") : null,
     h(
       "div",
       { class: "review__actions" },
       h("button", { type: "button", class: "button button--ghost", "data-testid": "back-to-bag", onclick: act.backToBag }, "Back to bag"),
       h(
         "button",
-        { type: "button", class: "button button--checkout", "data-testid": "confirm-checkout", disabled: checkout.busy, onclick: act.confirm },
+        { type: "button", class: "button button--checkout", "data-testid": "confirm-checkout", disabled: checkout.busy || problems.some((p) => p.type === "shipping_unavailable"), onclick: act.confirm },
         checkout.busy ? "Placing order…" : total ? `Place order at ${money(total)}` : "Place order",
       ),
     ),
   );
-}
-
-/** The order confirmation dialog's content. */
-export function orderContent(order, catalog, onClose) {
-  const t = order.totals;
-  return [
-    h("p", { class: "eyebrow" }, "Order placed"),
-    h("h2", {}, "Thank you!"),
-    h("p", { class: "muted" }, "Your order ", h("strong", { "data-testid": "order-id" }, order.id), " is waiting for payment."),
-    h(
-      "ul",
-      { class: "order-lines" },
-      order.lines.map((l) =>
-        h(
-          "li",
-          { "data-testid": `order-line-${lineKey(l.sku, l.options)}` },
-          h("span", {}, `${l.quantity} × ${l.name ?? productName(l.sku, l.options, catalog)}`, Object.keys(l.options ?? {}).length ? ` (${optionLabel(l.options)})` : ""),
-          h("span", {}, money({ amount: l.unitPrice.amount * l.quantity, currency: l.unitPrice.currency })),
-        ),
-      ),
-    ),
-    h(
-      "dl",
-      { class: "totals" },
-      h("div", { class: "totals__row" }, h("dt", {}, "Subtotal"), h("dd", {}, money(t.subtotal))),
-      t.discount.amount ? h("div", { class: "totals__row totals__row--discount" }, h("dt", {}, `Discount ${order.coupons.join(", ")}`), h("dd", {}, `−${money(t.discount)}`)) : null,
-      h("div", { class: "totals__row totals__row--grand" }, h("dt", {}, "Total"), h("dd", { "data-testid": "order-total" }, money(t.estimatedTotal))),
-    ),
-    h("div", { class: "dialog__actions" }, h("button", { type: "button", class: "button", "data-testid": "order-close", onclick: onClose }, "Continue shopping")),
-  ];
 }

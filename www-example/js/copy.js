@@ -1,5 +1,6 @@
 // What the shop says about events the SDK reports, in the shopper's words.
 // Codes are cartsync's stable error codes (docs/protocol.md).
+import { shippingReason } from "./delivery.js";
 
 const COUPON_REASONS = {
   expired: "this code has expired",
@@ -16,6 +17,8 @@ const REJECTIONS = {
   too_many_coupons: "doesn't fit: a bag takes at most 10 codes",
   invalid_coupon_code: "isn't a valid code",
   unknown_shipping_option: "isn't a delivery option we offer",
+  shipping_option_unavailable: "can't take your bag as it is now",
+  invalid_destination: "isn't an address we can deliver to",
   idempotency_key_reused: "was sent twice with different content",
 };
 
@@ -28,6 +31,7 @@ export function rejectionText(event, name) {
     apply_coupon: "could not be applied",
     remove_coupon: "could not be removed",
     select_shipping: "could not be selected",
+    set_destination: "could not be saved",
     clear: "could not be cleared",
   }[event.command] ?? "was not accepted";
   return `${name} ${verb}: ${REJECTIONS[event.code] ?? event.message}.`;
@@ -42,6 +46,8 @@ export function reconciliationText(change, nameOf) {
       return `A change no longer applies: ${change.error?.message ?? "the bag changed elsewhere"}.`;
     case "coupon_pending":
       return `Code ${change.code} will be checked again against your updated bag.`;
+    case "shipping_unavailable":
+      return `Your delivery option ${change.option} ${shippingReason(change.cause, nameOf)}. Choose another before you check out.`;
     default:
       return "Your bag was updated from another tab or device.";
   }
@@ -63,6 +69,14 @@ export function errorText(err) {
       return "Quantities go from 1 to 999.";
     case "invalid_coupon_code":
       return "That doesn't look like a promo code.";
+    case "invalid_destination":
+      return /postal_code/.test(err.message ?? "")
+        ? "That postal code doesn't match the country."
+        : "Please choose a country.";
+    case "shipping_option_unavailable":
+      return `That delivery option can't take your bag: ${(err.message ?? "").replace(/^.*cannot take this cart: /, "")}.`;
+    case "payment_unavailable":
+      return "Your order is placed, but the payment service didn't answer. Check out again to see how to pay.";
     case "unauthorized":
       return "Your sign-in has expired. Please sign in again.";
     default:

@@ -54,6 +54,25 @@ pub struct RemoveItemArgs {
     pub options: Options,
 }
 
+/// `setDestination({country, postalCode})`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetDestinationArgs {
+    /// ISO 3166-1 alpha-2 (`"DE"`).
+    pub country: String,
+    pub postal_code: String,
+}
+
+impl From<SetDestinationArgs> for Command {
+    fn from(a: SetDestinationArgs) -> Command {
+        Command::SetDestination {
+            country: a.country,
+            postal_code: a.postal_code,
+        }
+    }
+}
+
 /// `checkout({idempotencyKey})`: the caller's own key for this attempt,
 /// if it keeps one; by default the client keeps one per attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -136,6 +155,15 @@ mod tests {
         }
         let o: OpenOptions = serde_json::from_str(r#"{"endpoint":"/api/v1","requestTimeoutMs":50}"#).unwrap();
         assert_eq!((o.endpoint.as_str(), o.request_timeout_ms), ("/api/v1", Some(50)));
+        let d: SetDestinationArgs = serde_json::from_str(r#"{"country":"DE","postalCode":"10115"}"#).unwrap();
+        assert_eq!(
+            Command::from(d),
+            Command::SetDestination {
+                country: "DE".into(),
+                postal_code: "10115".into()
+            }
+        );
+        assert!(serde_json::from_str::<SetDestinationArgs>(r#"{"country":"DE","postal_code":"1"}"#).is_err());
         let c: CheckoutOptions = serde_json::from_str(r#"{"idempotencyKey":"k"}"#).unwrap();
         assert_eq!(c.idempotency_key.as_deref(), Some("k"));
     }

@@ -5,7 +5,7 @@
 use crate::command::Command;
 use crate::error::CartError;
 use crate::limits::Limits;
-use crate::model::{Cart, Coupon, Line, Options, Sku};
+use crate::model::{Cart, Coupon, Destination, Line, Options, Sku};
 use crate::prelude::*;
 
 /// Applies `command` to `cart` and returns the new cart, or the reason the
@@ -19,7 +19,9 @@ use crate::prelude::*;
 /// - `remove_item` / `remove_coupon` of something absent is a no-op.
 /// - `apply_coupon` adds the code (upper-cased) as `pending`; applying a code
 ///   already present keeps it as it is.
-/// - `clear` drops every line and coupon; owner and shipping choice stay.
+/// - `set_destination` replaces the destination with its canonical form.
+/// - `clear` drops every line and coupon; owner, shipping choice and
+///   destination stay.
 ///
 /// ```
 /// use cartsync_core::{apply, Cart, Command, Limits};
@@ -58,6 +60,7 @@ pub trait CartBody {
     fn lines_mut(&mut self) -> &mut Vec<Self::Line>;
     fn coupons_mut(&mut self) -> &mut Vec<Coupon>;
     fn shipping_option_mut(&mut self) -> &mut Option<String>;
+    fn destination_mut(&mut self) -> &mut Option<Destination>;
     /// A line the cart does not have yet.
     fn new_line(&self, sku: &Sku, options: &Options, quantity: u32) -> Self::Line;
 }
@@ -94,6 +97,9 @@ impl CartBody for Cart {
     }
     fn shipping_option_mut(&mut self) -> &mut Option<String> {
         &mut self.shipping_option
+    }
+    fn destination_mut(&mut self) -> &mut Option<Destination> {
+        &mut self.destination
     }
     fn new_line(&self, sku: &Sku, options: &Options, quantity: u32) -> Line {
         Line {
@@ -135,6 +141,10 @@ pub fn apply_in_place<C: CartBody>(cart: &mut C, command: &Command, limits: &Lim
             *cart.shipping_option_mut() = Some(option.clone());
             Ok(Applied::NoLine)
         }
+        Command::SetDestination { country, postal_code } => {
+            *cart.destination_mut() = Some(Destination::parse(country, postal_code)?);
+            Ok(Applied::NoLine)
+        }
         Command::Clear {} => {
             cart.lines_mut().clear();
             cart.coupons_mut().clear();
@@ -163,6 +173,7 @@ pub fn validate(command: &Command, limits: &Limits) -> Result<(), CartError> {
         Command::RemoveItem { sku, options } => check_line_key(sku, options, limits),
         Command::ApplyCoupon { code } | Command::RemoveCoupon { code } => limits.check_coupon(code),
         Command::SelectShipping { option } => limits.check_shipping_option(option),
+        Command::SetDestination { country, postal_code } => Destination::parse(country, postal_code).map(drop),
         Command::Clear {} => Ok(()),
     }
 }

@@ -57,14 +57,16 @@ impl IdempotencyLog for BTreeMap<MutationId, IdempotencyRecord> {
     }
 }
 
-/// Catalog-dependent checks (`unknown_sku`, `unknown_shipping_option`) the
-/// core cannot make on its own. `()` accepts everything.
+/// Catalog-dependent checks (`unknown_sku`, `unknown_shipping_option`,
+/// `shipping_option_unavailable`) the core cannot make on its own, judged
+/// on the cart as it is at that point of the batch. `()` accepts
+/// everything.
 pub trait CommandCheck {
-    fn check(&self, command: &Command) -> Result<(), CartError>;
+    fn check(&self, cart: &Cart, command: &Command) -> Result<(), CartError>;
 }
 
 impl CommandCheck for () {
-    fn check(&self, _: &Command) -> Result<(), CartError> {
+    fn check(&self, _: &Cart, _: &Command) -> Result<(), CartError> {
         Ok(())
     }
 }
@@ -205,7 +207,7 @@ fn decide_one(
     // wrap the version around (found by fuzzing decide_batch on arbitrary
     // carts; unreachable through the server, which stores int64 versions).
     let outcome = crate::apply::validate(&m.command, limits)
-        .and_then(|()| check.check(&m.command))
+        .and_then(|()| check.check(&decision.cart, &m.command))
         .and_then(|()| {
             if decision.cart.version == u64::MAX {
                 return Err(CartError::CartClosed);

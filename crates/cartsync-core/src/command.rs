@@ -46,6 +46,12 @@ pub enum Command {
     SelectShipping {
         option: String,
     },
+    /// Where the order goes: an ISO 3166-1 alpha-2 country and a postal
+    /// code (see `destination.rs` for the rules).
+    SetDestination {
+        country: String,
+        postal_code: String,
+    },
     Clear {},
 }
 
@@ -91,6 +97,7 @@ impl Command {
             Command::ApplyCoupon { .. } => "apply_coupon",
             Command::RemoveCoupon { .. } => "remove_coupon",
             Command::SelectShipping { .. } => "select_shipping",
+            Command::SetDestination { .. } => "set_destination",
             Command::Clear {} => "clear",
         }
     }
@@ -128,6 +135,8 @@ pub struct WireCommand {
     pub options: Option<Options>,
     pub code: Option<String>,
     pub option: Option<String>,
+    pub country: Option<String>,
+    pub postal_code: Option<String>,
 }
 
 impl TryFrom<WireCommand> for Command {
@@ -163,6 +172,10 @@ impl TryFrom<WireCommand> for Command {
             "select_shipping" => Command::SelectShipping {
                 option: need(w.option, k, "option")?,
             },
+            "set_destination" => Command::SetDestination {
+                country: need(w.country, k, "country")?,
+                postal_code: need(w.postal_code, k, "postal_code")?,
+            },
             "clear" => Command::Clear {},
             other => return Err(["unknown command type `", other, "`"].concat()),
         })
@@ -195,6 +208,10 @@ mod tests {
             Command::RemoveCoupon { code: "A".into() },
             Command::SelectShipping {
                 option: "express".into(),
+            },
+            Command::SetDestination {
+                country: "DE".into(),
+                postal_code: "10115".into(),
             },
             Command::Clear {},
         ];

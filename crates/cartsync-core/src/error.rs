@@ -61,6 +61,18 @@ pub enum CartError {
     UnknownShippingOption {
         option: String,
     },
+    /// `set_destination` with a country or postal code the rules refuse.
+    InvalidDestination {
+        /// `country` or `postal_code`.
+        field: Cow<'static, str>,
+        value: String,
+        reason: Cow<'static, str>,
+    },
+    /// `select_shipping` of an option that cannot take the cart as it is.
+    ShippingOptionUnavailable {
+        option: String,
+        reason: crate::shipping::ShippingReason,
+    },
     IdempotencyKeyReused {
         id: String,
     },
@@ -96,6 +108,8 @@ impl CartError {
         "invalid_shipping_option",
         "unknown_sku",
         "unknown_shipping_option",
+        "invalid_destination",
+        "shipping_option_unavailable",
         "idempotency_key_reused",
         "version_conflict",
         "too_many_mutations",
@@ -119,6 +133,8 @@ impl CartError {
             CartError::InvalidShippingOption { .. } => "invalid_shipping_option",
             CartError::UnknownSku { .. } => "unknown_sku",
             CartError::UnknownShippingOption { .. } => "unknown_shipping_option",
+            CartError::InvalidDestination { .. } => "invalid_destination",
+            CartError::ShippingOptionUnavailable { .. } => "shipping_option_unavailable",
             CartError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             CartError::VersionConflict { .. } => "version_conflict",
             CartError::TooManyMutations { .. } => "too_many_mutations",
@@ -165,6 +181,16 @@ impl CartError {
             .concat(),
             CartError::UnknownSku { sku } => ["sku \"", sku, "\" is not in the catalog"].concat(),
             CartError::UnknownShippingOption { option } => ["shipping option \"", option, "\" is not offered"].concat(),
+            CartError::InvalidDestination { field, value, reason } => {
+                ["destination ", field, " \"", value, "\" is invalid: ", reason].concat()
+            }
+            CartError::ShippingOptionUnavailable { option, reason } => [
+                "shipping option \"",
+                option,
+                "\" cannot take this cart: ",
+                &reason.text(),
+            ]
+            .concat(),
             CartError::IdempotencyKeyReused { id } => {
                 ["mutation id ", id, " was already used for a different command"].concat()
             }

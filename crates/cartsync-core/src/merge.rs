@@ -59,6 +59,9 @@ pub struct MergeReport {
     pub coupons_dropped: Vec<String>,
     /// The shipping option the merged cart keeps.
     pub shipping_option: Option<String>,
+    /// The destination the merged cart keeps.
+    #[serde(default)]
+    pub destination: Option<crate::model::Destination>,
 }
 
 impl MergeReport {
@@ -74,7 +77,8 @@ impl MergeReport {
 /// - same sku with different options, or a new sku: the line is appended
 ///   (up to the line limit; lines past it are reported as dropped);
 /// - coupons of both carts, de-duplicated, all become `pending`;
-/// - shipping option: the account cart's, else the anonymous one's.
+/// - shipping option and destination: each the account cart's, else the
+///   anonymous one's.
 ///
 /// Owner, version and `updated_at` stay the account cart's; the authority
 /// stamps the new version. Deterministic: options are canonical maps.
@@ -113,6 +117,8 @@ pub fn merge(account: &Cart, anonymous: &Cart, limits: &Limits) -> (Cart, MergeR
         .clone()
         .or_else(|| anonymous.shipping_option.clone());
     report.shipping_option = cart.shipping_option.clone();
+    cart.destination = account.destination.clone().or_else(|| anonymous.destination.clone());
+    report.destination = cart.destination.clone();
     (cart, report)
 }
 

@@ -34,6 +34,8 @@ impl fmt::Display for Sku {
 /// client sent them in.
 pub use crate::options::Options;
 
+pub use crate::destination::Destination;
+
 /// A client-chosen mutation id (a UUID), stable for the mutation's life. On
 /// the wire it is the hyphenated form (OpenAPI's `format: uuid`), written
 /// and read by [`MutationId::text`] and [`MutationId::parse`].
@@ -214,6 +216,9 @@ pub struct Cart {
     pub coupons: Vec<Coupon>,
     #[serde(default)]
     pub shipping_option: Option<String>,
+    /// Where the order goes (`set_destination`).
+    #[serde(default)]
+    pub destination: Option<Destination>,
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated_at: u64,
@@ -240,5 +245,6 @@ impl Cart {
             && self.lines == other.lines
             && self.coupons == other.coupons
             && self.shipping_option == other.shipping_option
+            && self.destination == other.destination
     }
 }

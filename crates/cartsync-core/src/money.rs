@@ -51,12 +51,19 @@ impl Money {
     }
 }
 
-/// Cart totals as pricing estimates them. The order's totals are computed
-/// again at checkout from a revalidated snapshot.
+/// Cart totals as pricing estimates them (see `terms.rs`). The order's
+/// totals are computed again at checkout from a revalidated snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Totals {
     pub subtotal: Money,
     pub discount: Money,
+    /// The selected shipping option's price, when it can take the cart.
+    #[serde(default)]
+    pub shipping: Option<Money>,
+    /// The tax for the destination (none before one is set).
+    #[serde(default)]
+    pub tax: Option<crate::tax::Tax>,
+    /// `subtotal − discount + shipping`, plus tax when prices exclude it.
     pub estimated_total: Money,
 }

@@ -29,6 +29,14 @@ pub enum Reconciliation {
     /// A coupon pricing had accepted is `pending` again because the lines it
     /// was judged on are about to change.
     CouponPending { code: String },
+    /// The selected shipping option can no longer take the cart (the bag
+    /// or the destination changed under it). It stays selected, never
+    /// silently switched: the shopper picks another, or checkout reports
+    /// `shipping_unavailable`.
+    ShippingUnavailable {
+        option: String,
+        cause: crate::shipping::ShippingReason,
+    },
 }
 
 /// Applies `pending` on top of `server` in order, with the rebase rules:

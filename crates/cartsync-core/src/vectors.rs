@@ -9,8 +9,9 @@
 //! of serde_json.
 //!
 //! A file is `{"format": "cartsync-vectors/v1", "cases": [...]}`; each case
-//! names its `kind` (`apply`, `decide`, `merge`, `rebase`, `error`), a `name`
-//! and a one-line `why`, its inputs and an `expect`ation.
+//! names its `kind` (`apply`, `decide`, `merge`, `rebase`, `error`,
+//! `shipping`, `tax`, `terms`), a `name` and a one-line `why`, its inputs
+//! and an `expect`ation.
 //!
 //! ```
 //! use cartsync_core::vectors::{run_case, ApplyCase, Case, Outcome};
@@ -33,8 +34,12 @@ use crate::command::{Command, Mutation};
 use crate::error::{CartError, ErrorBody};
 use crate::limits::Limits;
 use crate::merge::{merge, MergeReport};
-use crate::model::{Cart, MutationId};
+use crate::model::{Cart, Destination, MutationId};
+use crate::money::{Money, Totals};
+use crate::protocol::v1::{CartView, LineView};
 use crate::rebase::{rebase, Reconciliation};
+use crate::shipping::{check_select, quote_all, ShippingQuote, ShippingRule};
+use crate::tax::{tax_exclusive, tax_inclusive};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -61,6 +66,9 @@ pub enum Case {
     Merge(MergeCase),
     Rebase(RebaseCase),
     Error(ErrorCase),
+    Shipping(ShippingCase),
+    Tax(TaxCase),
+    Terms(TermsCase),
 }
 
 /// What an operation should give: a value or a typed error.
@@ -140,9 +148,85 @@ pub struct DecideCase {
     pub unknown_skus: BTreeSet<String>,
     #[serde(default)]
     pub unknown_shipping_options: BTreeSet<String>,
+    /// With shipping rules, `select_shipping` is judged by them (unknown
+    /// option, or unavailable for the cart at that point of the batch)
+    /// instead of by `unknown_shipping_options`.
+    #[serde(default)]
+    pub shipping: Option<VectorShipping>,
     #[serde(default)]
     pub now: u64,
     pub expect: Outcome<ExpectedDecision>,
+}
+
+/// The shipping side of a decide vector's catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorShipping {
+    pub rules: Vec<ShippingRule>,
+    /// Unit weight per sku, in grams (a sku not listed has none known).
+    #[serde(default)]
+    pub weights: BTreeMap<String, u32>,
+    /// Shipping class per sku.
+    #[serde(default)]
+    pub classes: BTreeMap<String, String>,
+}
+
+impl VectorShipping {
+    /// The cart's lines with their shipping data.
+    pub fn lines(&self, cart: &Cart) -> Vec<LineView> {
+        let mut view = CartView::bare(cart);
+        for l in &mut view.lines {
+            l.weight_grams = self.weights.get(l.sku.as_str()).copied();
+            l.shipping_class = self.classes.get(l.sku.as_str()).cloned();
+        }
+        view.lines
+    }
+}
+
+/// `shipping::quote_all(rules, lines, destination)`: every option judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingCase {
+    pub name: String,
+    pub why: String,
+    pub rules: Vec<ShippingRule>,
+    pub lines: Vec<LineView>,
+    #[serde(default)]
+    pub destination: Option<Destination>,
+    pub expect: Vec<ShippingQuote>,
+}
+
+/// The tax rounding rule on one amount (`tax_exclusive` or
+/// `tax_inclusive`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxCase {
+    pub name: String,
+    pub why: String,
+    pub amount: i64,
+    pub rate_bp: u32,
+    pub prices_include_tax: bool,
+    pub expect: i64,
+}
+
+/// `terms::derive(cart, discount)`: the shipping options and totals of a
+/// rendered cart (its lines' prices and weights, rules, destination and
+/// selection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermsCase {
+    pub name: String,
+    pub why: String,
+    pub cart: CartView,
+    pub discount: Money,
+    pub expect: ExpectedTerms,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedTerms {
+    pub shipping_options: Vec<ShippingQuote>,
+    pub totals: Totals,
 }
 
 /// The parts of a [`crate::BatchDecision`] a vector pins down. Events are
@@ -215,10 +299,19 @@ pub struct ErrorCase {
 pub struct VectorCatalog<'a> {
     pub unknown_skus: &'a BTreeSet<String>,
     pub unknown_shipping_options: &'a BTreeSet<String>,
+    pub shipping: Option<&'a VectorShipping>,
 }
 
 impl CommandCheck for VectorCatalog<'_> {
-    fn check(&self, command: &Command) -> Result<(), CartError> {
+    fn check(&self, cart: &Cart, command: &Command) -> Result<(), CartError> {
+        if let (Command::SelectShipping { option }, Some(shipping)) = (command, self.shipping) {
+            return check_select(
+                &shipping.rules,
+                &shipping.lines(cart),
+                cart.destination.as_ref(),
+                option,
+            );
+        }
         let sku = match command {
             Command::AddItem { sku, .. } => Some(sku),
             Command::SetQuantity { sku, quantity, .. } if *quantity != 0 => Some(sku),
@@ -244,6 +337,9 @@ impl Case {
             Case::Merge(c) => &c.name,
             Case::Rebase(c) => &c.name,
             Case::Error(c) => &c.name,
+            Case::Shipping(c) => &c.name,
+            Case::Tax(c) => &c.name,
+            Case::Terms(c) => &c.name,
         }
     }
 
@@ -254,6 +350,9 @@ impl Case {
             Case::Merge(c) => &c.why,
             Case::Rebase(c) => &c.why,
             Case::Error(c) => &c.why,
+            Case::Shipping(c) => &c.why,
+            Case::Tax(c) => &c.why,
+            Case::Terms(c) => &c.why,
         }
     }
 
@@ -265,6 +364,9 @@ impl Case {
             Case::Merge(_) => "merge",
             Case::Rebase(_) => "rebase",
             Case::Error(_) => "error",
+            Case::Shipping(_) => "shipping",
+            Case::Tax(_) => "tax",
+            Case::Terms(_) => "terms",
         }
     }
 
@@ -305,6 +407,7 @@ impl Case {
             Case::Error(c) => {
                 codes.insert(c.error.code().to_string());
             }
+            Case::Shipping(_) | Case::Tax(_) | Case::Terms(_) => {}
         }
         codes
     }
@@ -331,6 +434,23 @@ pub fn run_case(case: &Case) -> Result<(), String> {
             }
             same("wire body", &c.body, &c.error.to_body())
         }
+        Case::Shipping(c) => {
+            let quotes = quote_all(&c.rules, &c.lines, c.destination.as_ref());
+            same("shipping options", &c.expect, &quotes)
+        }
+        Case::Tax(c) => {
+            let tax = match c.prices_include_tax {
+                true => tax_inclusive(c.amount, c.rate_bp),
+                false => tax_exclusive(c.amount, c.rate_bp),
+            };
+            same("tax", &c.expect, &tax)
+        }
+        Case::Terms(c) => {
+            let mut view = c.cart.clone();
+            crate::terms::derive(&mut view, &c.discount);
+            same("shipping options", &c.expect.shipping_options, &view.shipping_options)?;
+            same("totals", &Some(&c.expect.totals), &view.totals.as_deref())
+        }
     }
 }
 
@@ -347,6 +467,7 @@ fn run_decide(c: &DecideCase) -> Result<(), String> {
     let catalog = VectorCatalog {
         unknown_skus: &c.unknown_skus,
         unknown_shipping_options: &c.unknown_shipping_options,
+        shipping: c.shipping.as_ref(),
     };
     let decision = match decide_batch(&c.cart, &log, &c.batch, &c.limits.limits(), &catalog, c.now) {
         Ok(d) => d,

@@ -120,6 +120,10 @@ fn the_checker_catches_a_wrong_expectation() {
                 Case::Merge(c) => c.expect.report.coupons_dropped.push("X".into()),
                 Case::Rebase(c) => c.expect.cart.updated_at += 1,
                 Case::Error(c) => c.body.message.push('!'),
+                // Every shipping case judges at least one option.
+                Case::Shipping(c) => c.expect[0].name.push('!'),
+                Case::Tax(c) => c.expect += 1,
+                Case::Terms(c) => c.expect.totals.estimated_total.amount += 1,
             }
             assert!(run_case(&case).is_err(), "spoiled case {:?} still passes", case.name());
             spoiled += 1;

@@ -53,6 +53,8 @@ fn wild_command() -> impl Strategy<Value = Command> {
         wild_string().prop_map(|code| Command::ApplyCoupon { code }),
         wild_string().prop_map(|code| Command::RemoveCoupon { code }),
         wild_string().prop_map(|option| Command::SelectShipping { option }),
+        (wild_string(), wild_string())
+            .prop_map(|(country, postal_code)| Command::SetDestination { country, postal_code }),
         Just(Command::Clear {}),
     ]
 }

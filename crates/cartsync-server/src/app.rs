@@ -6,6 +6,7 @@ use crate::catalog::{DemoCatalog, Inventory, PostgresInventory, Pricing, SqliteI
 use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::metrics::Metrics;
+use crate::payment::{BankAccount, BankTransfer, PaymentProvider, Payments};
 use crate::service::Flights;
 use crate::store::{self, postgres::PgOptions, CartRecord, CartStore, PostgresStore, SqliteStore, TokenHash};
 use cartsync_core::Limits;
@@ -34,10 +35,13 @@ pub struct App {
     pub body_timeout: Duration,
     pub anonymous_cart_retention: Duration,
     pub idempotency_retention: Duration,
-    /// Serialises checkouts in this process (stock reservations are atomic
-    /// in the database either way; this keeps one process's checkouts from
-    /// reserving against each other only to release again).
-    pub checkout_lock: tokio::sync::Mutex<()>,
+    /// How long an unpaid order holds its stock.
+    pub hold_expiry: Duration,
+    /// The payment providers (the first pays new orders).
+    pub payments: Payments,
+    /// The secret payment callbacks are signed with (the `--dev` lever
+    /// that simulates the bank signs with it too).
+    pub payment_callback_secret: Vec<u8>,
     /// Serialises the mutations of one cart in this process (see stripes.rs).
     pub cart_stripes: crate::stripes::CartStripes,
     /// Concurrent store reads of one token share one read.
@@ -119,6 +123,25 @@ impl App {
                 crate::tokens::random_bytes::<32>()?.to_vec()
             }
         };
+        let callback_secret = match &config.payment_callback_secret {
+            Some(s) => s.clone().into_bytes(),
+            None => {
+                tracing::warn!(
+                    "no --payment-callback-secret given: payment callbacks are signed with a random per-process key"
+                );
+                crate::tokens::random_bytes::<32>()?.to_vec()
+            }
+        };
+        let bank: Arc<dyn PaymentProvider> = Arc::new(BankTransfer::new(
+            store.clone(),
+            BankAccount {
+                beneficiary: config.bank_beneficiary.clone(),
+                iban: config.bank_iban.clone(),
+                bic: config.bank_bic.clone(),
+            },
+            callback_secret.clone(),
+            config.payment_callback_tolerance_secs,
+        ));
         let catalog = Arc::new(catalog);
         let day = Duration::from_secs(86_400);
         Ok(App {
@@ -136,7 +159,9 @@ impl App {
             body_timeout: Duration::from_millis(config.body_timeout_ms.max(1)),
             anonymous_cart_retention: day * config.anonymous_cart_retention_days.min(100_000) as u32,
             idempotency_retention: day * config.idempotency_retention_days.min(100_000) as u32,
-            checkout_lock: tokio::sync::Mutex::new(()),
+            hold_expiry: Duration::from_secs(config.hold_expiry_secs.clamp(1, 10 * 365 * 86_400)),
+            payments: Payments::new(vec![bank]),
+            payment_callback_secret: callback_secret,
             cart_stripes: crate::stripes::CartStripes::default(),
             loads: Flights::default(),
             verified_until: AtomicU64::new(0),

@@ -113,6 +113,34 @@ pub struct Config {
     /// accepted. Default: three quarters of the process's open-file limit.
     #[arg(long, env = "CARTSYNC_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+
+    /// How long an unpaid order holds its stock, in seconds (the bank
+    /// transfer's pay-by date); the recovery worker then releases it and
+    /// marks the order `expired`.
+    #[arg(long, env = "CARTSYNC_HOLD_EXPIRY_SECS", default_value_t = 259_200)]
+    pub hold_expiry_secs: u64,
+
+    /// Secret the payment provider signs its callbacks with (HMAC-SHA256).
+    /// A random one per process when absent: then only `--dev`'s simulated
+    /// payments can be signed.
+    #[arg(long, env = "CARTSYNC_PAYMENT_CALLBACK_SECRET", hide_env_values = true)]
+    pub payment_callback_secret: Option<String>,
+
+    /// How far a callback's signed timestamp may be from now, in seconds.
+    #[arg(long, env = "CARTSYNC_PAYMENT_CALLBACK_TOLERANCE_SECS", default_value_t = 300)]
+    pub payment_callback_tolerance_secs: u64,
+
+    /// The account bank transfers go to: beneficiary name.
+    #[arg(long, env = "CARTSYNC_BANK_BENEFICIARY", default_value = "Tidewater Supply Co.")]
+    pub bank_beneficiary: String,
+
+    /// The account bank transfers go to: IBAN.
+    #[arg(long, env = "CARTSYNC_BANK_IBAN", default_value = "DE89 3704 0044 0532 0130 00")]
+    pub bank_iban: String,
+
+    /// The account bank transfers go to: BIC.
+    #[arg(long, env = "CARTSYNC_BANK_BIC", default_value = "COBADEFFXXX")]
+    pub bank_bic: String,
 }
 
 impl Config {
@@ -158,6 +186,8 @@ mod tests {
             (c.anonymous_cart_retention_days, c.idempotency_retention_days),
             (30, 30)
         );
+        assert_eq!((c.hold_expiry_secs, c.payment_callback_tolerance_secs), (259_200, 300));
+        assert!(c.payment_callback_secret.is_none());
         let c = Config::try_parse_from([
             "cartsync-server",
             "--listen",
@@ -167,23 +197,36 @@ mod tests {
             "https://a.example,https://b.example",
             "--idempotency-retention-days",
             "45",
+            "--hold-expiry-secs",
+            "60",
         ])
         .unwrap();
         assert_eq!(c.listen.port(), 9);
         assert!(c.dev);
         assert_eq!(c.cors_origin.len(), 2);
         assert_eq!(c.idempotency_retention_days, 45);
+        assert_eq!(c.hold_expiry_secs, 60);
         // The only test in this binary touching this variable.
         std::env::set_var("CARTSYNC_CACHE_TTL_SECS", "7");
         std::env::set_var("CARTSYNC_CACHE", "redis://127.0.0.1:6379/3");
         std::env::set_var("CARTSYNC_INSTANCE", "eu-1");
+        std::env::set_var("CARTSYNC_HOLD_EXPIRY_SECS", "90");
+        std::env::set_var("CARTSYNC_PAYMENT_CALLBACK_SECRET", "whsec");
         let c = Config::try_parse_from(["cartsync-server"]).unwrap();
-        for v in ["CARTSYNC_CACHE_TTL_SECS", "CARTSYNC_CACHE", "CARTSYNC_INSTANCE"] {
+        for v in [
+            "CARTSYNC_CACHE_TTL_SECS",
+            "CARTSYNC_CACHE",
+            "CARTSYNC_INSTANCE",
+            "CARTSYNC_HOLD_EXPIRY_SECS",
+            "CARTSYNC_PAYMENT_CALLBACK_SECRET",
+        ] {
             std::env::remove_var(v);
         }
         assert_eq!(c.cache_ttl_secs, 7);
         assert_eq!(c.cache, "redis://127.0.0.1:6379/3");
         assert_eq!(c.instance_name(), "eu-1");
+        assert_eq!(c.hold_expiry_secs, 90);
+        assert_eq!(c.payment_callback_secret.as_deref(), Some("whsec"));
         assert!(Config::try_parse_from(["cartsync-server", "--listen", "nowhere"]).is_err());
     }
 }

@@ -19,6 +19,7 @@ pub mod checkout;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod payment;
 pub mod recovery;
 pub mod serve;
 pub mod service;

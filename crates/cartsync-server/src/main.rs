@@ -42,6 +42,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         app.clone(),
         Duration::from_secs(config.recovery_interval_secs),
     ));
+    let sweeper = tokio::spawn(recovery::sweep_forever(
+        app.clone(),
+        recovery::sweep_interval(app.hold_expiry),
+    ));
     let limits = config.conn_limits();
     tracing::info!(
         max_connections = limits.max_connections,
@@ -51,6 +55,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     );
     cartsync_server::serve::serve(listener, router, limits, shutdown_signal()).await?;
     worker.abort();
+    sweeper.abort();
     tracing::info!(instance = %app.instance, "cartsync-server stopped");
     Ok(())
 }

@@ -40,6 +40,12 @@ pub struct Metrics {
     pub recovery_repaired: IntCounter,
     pub recovery_skipped: IntCounter,
     pub recovery_pass_seconds: Histogram,
+    /// `cartsync_payment_callbacks_total{outcome}`: what each callback did.
+    payment_callbacks: IntCounterVec,
+    pub payment_callbacks_duplicate: IntCounter,
+    pub payment_callbacks_refused: IntCounter,
+    /// Unpaid orders whose hold ran out (their stock given back).
+    pub orders_expired: IntCounter,
 }
 
 /// Adds one.
@@ -127,6 +133,28 @@ impl Metrics {
                 "skipped_pass",
             ],
         );
+        let payment_callbacks = counter_vec(
+            &r,
+            "cartsync_payment_callbacks_total",
+            "Payment provider callbacks by what they did.",
+            "outcome",
+            &[
+                "paid",
+                "payment_failed",
+                "already_paid",
+                "ignored",
+                "refund_due",
+                "amount_mismatch",
+                "duplicate",
+                "refused",
+            ],
+        );
+        let orders_expired = IntCounter::new(
+            "cartsync_orders_expired_total",
+            "Unpaid orders whose stock hold ran out; the recovery worker gave the stock back.",
+        )
+        .expect("valid metric");
+        r.register(Box::new(orders_expired.clone())).expect("registered once");
         let store_retries = IntCounter::new(
             "cartsync_store_retries_total",
             "Batch decisions taken again because the cart moved on between read and commit.",
@@ -178,11 +206,20 @@ impl Metrics {
             recovery_repaired: recovery.with_label_values(&["repaired"]),
             recovery_skipped: recovery.with_label_values(&["skipped_pass"]),
             recovery_pass_seconds,
+            payment_callbacks_duplicate: payment_callbacks.with_label_values(&["duplicate"]),
+            payment_callbacks_refused: payment_callbacks.with_label_values(&["refused"]),
+            payment_callbacks,
+            orders_expired,
             requests,
             store_retries,
             cache_entries,
             registry: r,
         }
+    }
+
+    /// Counts a payment callback the store applied, by its outcome.
+    pub fn payment_event(&self, outcome: &str) {
+        self.payment_callbacks.with_label_values(&[outcome]).inc();
     }
 
     /// Counts and times a finished HTTP request. `route` is the matched

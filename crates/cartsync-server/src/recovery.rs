@@ -4,6 +4,12 @@
 //! core's `replay`, repairing (and logging) any divergence. The event log
 //! is the source of truth; the snapshot is a materialised view of it.
 //!
+//! Between passes, a sweep releases the stock of unpaid orders whose hold
+//! ran out and marks them `expired` ([`sweep_holds`], every tenth of the
+//! hold, between 1 and 60 seconds). Sweeps need no lock: each order is
+//! taken under its row lock (PostgreSQL) or the writer (SQLite), so
+//! instances sweeping at once expire each order once.
+//!
 //! With several instances on one database, a pass first takes the store's
 //! recovery lock (a PostgreSQL advisory lock): one pass runs at a time, and
 //! an instance that finds the lock held skips its turn. Pages go by
@@ -28,6 +34,8 @@ pub struct Report {
     pub repaired: usize,
     /// Carts whose log does not replay at all (logged, left alone).
     pub unreplayable: usize,
+    /// Unpaid orders whose hold ran out (stock given back).
+    pub expired_orders: usize,
 }
 
 const PAGE: usize = 500;
@@ -59,6 +67,7 @@ pub async fn run_once(app: &App) -> Result<Report, StoreError> {
             .await?,
         ..Report::default()
     };
+    report.expired_orders = sweep_holds(app).await?;
     add(&app.metrics.recovery_expired_carts, report.expired_carts as u64);
     add(&app.metrics.recovery_expired_records, report.expired_records as u64);
     let since = app
@@ -120,6 +129,46 @@ async fn verify_one(app: &App, id: i64, report: &mut Report) -> Result<(), Store
         // The cart moved on meanwhile: the next pass looks again.
         Err(StoreError::VersionConflict { .. }) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// Gives the stock of unpaid orders whose hold ran out back and marks them
+/// `expired` (their intents `canceled`); returns how many.
+pub async fn sweep_holds(app: &App) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let mut total = 0;
+    loop {
+        let ids = app.store.expire_holds(now, PAGE).await?;
+        for id in &ids {
+            tracing::info!(instance = %app.instance, order = %id, "unpaid order expired; its stock is back");
+        }
+        add(&app.metrics.orders_expired, ids.len() as u64);
+        total += ids.len();
+        if ids.len() < PAGE {
+            return Ok(total);
+        }
+    }
+}
+
+/// How often holds are swept: a tenth of the hold, between 1 s and 60 s.
+///
+/// ```
+/// use cartsync_server::recovery::sweep_interval;
+/// use std::time::Duration;
+/// assert_eq!(sweep_interval(Duration::from_secs(3 * 86_400)), Duration::from_secs(60));
+/// assert_eq!(sweep_interval(Duration::from_secs(4)), Duration::from_secs(1));
+/// ```
+pub fn sweep_interval(hold: Duration) -> Duration {
+    (hold / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+/// Sweeps holds forever, every `every`.
+pub async fn sweep_forever(app: std::sync::Arc<App>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = sweep_holds(&app).await {
+            tracing::error!(instance = %app.instance, error = %e, "hold sweep failed");
+        }
     }
 }
 

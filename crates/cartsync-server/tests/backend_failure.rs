@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use cartsync_core::protocol::v1::Order;
+use cartsync_core::protocol::v1::{Order, PaymentIntent};
 use cartsync_core::{Cart, IdempotencyRecord, MergeReport, MutationId};
 use cartsync_server::store::*;
 use cartsync_server::App;
@@ -63,7 +63,25 @@ impl CartStore for Broken {
     async fn order_for_key(&self, _: CartId, _: &str) -> Result<Option<Order>, StoreError> {
         boom()
     }
-    async fn commit_order(&self, _: CartId, _: u64, _: &str, _: &Order) -> Result<(), StoreError> {
+    async fn order(&self, _: &str) -> Result<Option<StoredOrder>, StoreError> {
+        boom()
+    }
+    async fn commit_order(&self, _: OrderCommit<'_>) -> Result<OrderCommitted, StoreError> {
+        boom()
+    }
+    async fn put_payment_intent(&self, _: NewIntent<'_>) -> Result<PaymentIntent, StoreError> {
+        boom()
+    }
+    async fn apply_payment_event(&self, _: &PaymentEvent) -> Result<EventApplied, StoreError> {
+        boom()
+    }
+    async fn expire_holds(&self, _: u64, _: usize) -> Result<Vec<String>, StoreError> {
+        boom()
+    }
+    async fn stock(&self, _: &cartsync_core::Sku) -> Result<Option<u32>, StoreError> {
+        boom()
+    }
+    async fn set_stock(&self, _: &cartsync_core::Sku, _: u32) -> Result<(), StoreError> {
         boom()
     }
     async fn expire_anonymous_carts(&self, _: u64) -> Result<usize, StoreError> {
@@ -105,6 +123,12 @@ async fn backend_failures_are_500_internal_without_detail() {
         s.mutate(token, vec![add("tee-black", 1)]).await,
         s.get(&format!("/api/v1/carts/{token}/events")).await,
         s.checkout(token, "k", 1, None).await,
+        s.get("/api/v1/orders/ord_AAAAAAAAAAAAAAAAAAAAAA").await,
+        s.bank_callback(
+            &serde_json::json!({"id": "evt_1", "type": "transfer.failed", "reference": "CS-X"}),
+            cartsync_server::app::now_ms() / 1000,
+        )
+        .await,
     ] {
         assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{:?}", r.body);
         assert_eq!(r.code(), "internal");
@@ -116,5 +140,5 @@ async fn backend_failures_are_500_internal_without_detail() {
         .body
         .as_str()
         .unwrap()
-        .contains("cartsync_http_requests_total{class=\"5xx\"} 6"));
+        .contains("cartsync_http_requests_total{class=\"5xx\"} 8"));
 }

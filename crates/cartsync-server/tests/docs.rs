@@ -9,10 +9,14 @@ const ROUTES: &[&str] = &[
     "/api/v1/carts/{token}/attach",
     "/api/v1/carts/{token}/checkout",
     "/api/v1/catalog",
+    "/api/v1/orders/{id}",
+    "/api/v1/payments/{provider}/callback",
     "/api/v1/dev/login",
     "/api/v1/admin/catalog/{sku}",
     "/api/v1/admin/coupons/{code}",
     "/api/v1/admin/cache/flush",
+    "/api/v1/admin/tax/{country}",
+    "/api/v1/admin/orders/{id}/transfer",
     "/healthz",
     "/metrics",
 ];
@@ -37,6 +41,13 @@ const SERVER_CODES: &[&str] = &[
     "internal",
     "method_not_allowed",
     "request_timeout",
+    "payment_unavailable",
+    "order_not_found",
+    "payment_intent_not_found",
+    "signature_invalid",
+    "signature_expired",
+    "callback_replayed",
+    "event_id_reused",
 ];
 
 /// The core's codes the server sends (all but `mutation_expired`, which
@@ -75,7 +86,13 @@ fn protocol_md_and_openapi_cover_every_route_and_code() {
             "out_of_stock",
             "coupon_rejected",
             "total_changed",
+            "shipping_unavailable",
+            "tax_changed",
             "pending_payment",
+            "payment_failed",
+            "expired",
+            "requires_action",
+            "refund_due",
         ] {
             assert!(text.contains(code), "{name} lacks {code}");
         }

@@ -218,7 +218,8 @@ async fn failover_to_a_second_instance_with_a_cold_cache() {
 async fn price_drift_is_caught_at_checkout() {
     let s = Server::new(true).await;
     let t = s.new_cart().await;
-    let cart = s.add(&t, "tee-black", 2).await;
+    s.add(&t, "tee-black", 2).await;
+    let cart = s.ship(&t).await;
     let seen_total = cart["totals"]["estimated_total"]["amount"].as_i64().unwrap();
     assert_eq!(seen_total, 5000);
     s.admin_put(
@@ -250,6 +251,8 @@ async fn inventory_race_gives_one_order_and_one_out_of_stock() {
     let b = s.new_cart().await;
     s.add(&a, "last-one-vase", 1).await;
     s.add(&b, "last-one-vase", 1).await;
+    s.ship(&a).await;
+    s.ship(&b).await;
     let (ra, rb) = tokio::join!(s.checkout(&a, "ka", 4500, None), s.checkout(&b, "kb", 4500, None));
     let mut statuses = [ra.status, rb.status];
     statuses.sort();
@@ -271,6 +274,7 @@ async fn promotion_conflict_revalidates_the_coupon() {
     let s = Server::new(true).await;
     let t = s.new_cart().await;
     s.add(&t, "hoodie-grey", 1).await;
+    s.ship(&t).await;
     let r = s
         .mutate(
             &t,
@@ -312,6 +316,8 @@ async fn inventory_race_across_two_instances() {
     let b = two.new_cart().await;
     one.add(&a, "last-one-vase", 1).await;
     two.add(&b, "last-one-vase", 1).await;
+    one.ship(&a).await;
+    two.ship(&b).await;
     let (ra, rb) = tokio::join!(one.checkout(&a, "ka", 4500, None), two.checkout(&b, "kb", 4500, None));
     let mut statuses = [ra.status, rb.status];
     statuses.sort();

@@ -60,7 +60,8 @@ async fn a_resend_to_a_process_with_a_hot_copy_gets_the_stored_result() {
 async fn a_cart_closed_in_another_process_refuses_mutations() {
     let a = Server::new(false).await;
     let t = a.new_cart().await;
-    let cart = a.add(&t, "tee-black", 1).await;
+    a.add(&t, "tee-black", 1).await;
+    let cart = a.ship(&t).await;
     let b = Server::on(&a.db, false).await;
     let total = cart["totals"]["estimated_total"]["amount"].as_i64().unwrap();
     assert_eq!(b.checkout(&t, "k1", total, None).await.status, StatusCode::CREATED);

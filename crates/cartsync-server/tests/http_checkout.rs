@@ -1,4 +1,5 @@
 //! Checkout: orders, idempotency keys, closed carts and request errors.
+//! (Shipping and tax problems: `http_terms.rs`; payment: `http_payments.rs`.)
 
 mod common;
 
@@ -20,6 +21,7 @@ async fn checkout_creates_a_pending_order_and_closes_the_cart() {
         )],
     )
     .await;
+    s.ship(&t).await;
     let cart = s.cart(&t).await;
     let total = cart["totals"]["estimated_total"]["amount"].as_i64().unwrap();
     assert_eq!(total, 4500);
@@ -34,7 +36,32 @@ async fn checkout_creates_a_pending_order_and_closes_the_cart() {
     assert_eq!(order["lines"][0]["name"], "Organic Tee, Black");
     assert_eq!(order["coupons"], json!(["SAVE10"]));
     assert_eq!(order["totals"]["estimated_total"]["amount"], 4500);
-    // Stock is reserved.
+    // Free standard shipping under 2 kg; VAT (DE 19 %) is inside the total:
+    // 45.00 holds 7.1849 = 7.18.
+    assert_eq!(order["totals"]["shipping"]["amount"], 0);
+    assert_eq!(
+        order["totals"]["tax"],
+        json!({"country": "DE", "rate_bp": 1900, "amount": {"amount": 718, "currency": "EUR"}, "included": true})
+    );
+    assert_eq!(order["destination"], json!({"country": "DE", "postal_code": "10115"}));
+    assert_eq!(order["shipping_option"], "standard");
+    // Paid by bank transfer: what the shopper must do, by when.
+    let payment = &order["payment"];
+    assert_eq!(payment["provider"], "bank_transfer");
+    assert_eq!(payment["status"], "requires_action");
+    assert_eq!(payment["amount"]["amount"], 4500);
+    let action = &payment["next_action"];
+    assert_eq!(action["type"], "bank_transfer");
+    assert_eq!(action["amount"]["amount"], 4500);
+    assert_eq!(action["iban"], "DE89 3704 0044 0532 0130 00");
+    assert!(action["reference"].as_str().unwrap().starts_with("CS-"));
+    assert_eq!(action["pay_by"], order["hold_until"]);
+    assert_eq!(
+        order["hold_until"].as_u64().unwrap() - order["created_at"].as_u64().unwrap(),
+        3_600_000,
+        "held for --hold-expiry-secs"
+    );
+    // Stock is held.
     let cat = s.get("/api/v1/catalog").await;
     let tee = cat.body["products"]
         .as_array()
@@ -77,6 +104,7 @@ async fn concurrent_submits_with_one_key_create_one_order() {
     let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "mug-enamel", 1).await;
+    s.ship(&t).await;
     let (a, b, c) = tokio::join!(
         s.checkout(&t, "same", 1600, None),
         s.checkout(&t, "same", 1600, None),
@@ -87,8 +115,10 @@ async fn concurrent_submits_with_one_key_create_one_order() {
     }
     assert_eq!(a.body["order"]["id"], b.body["order"]["id"]);
     assert_eq!(a.body["order"]["id"], c.body["order"]["id"]);
+    assert_eq!(a.body["order"]["payment"]["id"], b.body["order"]["payment"]["id"]);
+    assert_eq!(a.body["order"]["payment"]["id"], c.body["order"]["payment"]["id"]);
     let stock = s.stock("mug-enamel").await;
-    assert_eq!(stock, 44, "reserved once");
+    assert_eq!(stock, 44, "held once");
 }
 
 #[tokio::test]
@@ -133,6 +163,8 @@ async fn checkout_of_merged_and_account_carts() {
     let s = Server::new(true).await;
     let anon = s.new_cart().await;
     s.add(&anon, "cap-canvas", 1).await;
+    // The destination and the option go with the cart into the account's.
+    s.ship(&anon).await;
     let ada = s.login("ada").await;
     let auth = format!("Bearer {ada}");
     let r = s
@@ -160,13 +192,16 @@ async fn a_total_mismatch_without_price_change_is_total_changed() {
     let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "mug-enamel", 1).await;
+    s.ship(&t).await;
     let r = s.checkout(&t, "k", 1, None).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.code(), "checkout_revalidation_failed");
+    assert_eq!(r.body["problems"].as_array().unwrap().len(), 1, "{:?}", r.body);
     assert_eq!(r.body["problems"][0]["type"], "total_changed");
     assert_eq!(r.body["problems"][0]["actual"]["amount"], 1600);
-    assert_eq!(r.body["cart"]["version"], 1);
-    // Nothing was reserved or closed.
+    assert_eq!(r.body["cart"]["version"], 3);
+    assert_eq!(s.stock("mug-enamel").await, 45);
+    // Nothing was held or closed.
     let r = s.checkout(&t, "k", 1600, None).await;
     assert_eq!(r.status, StatusCode::CREATED);
 }

@@ -143,15 +143,16 @@ async fn a_batch_whose_connection_drops_is_all_or_nothing() {
     assert_eq!(events(&s, &t).await.len(), 2);
 }
 
-/// A checkout's transaction (close the cart, store the order) loses its
-/// connection between its statements: the cart stays open, no order, and
-/// the retried checkout orders once.
+/// A checkout's transaction (close the cart, hold the stock, store the
+/// order) loses its connection between its statements: the cart stays
+/// open, no order, no unit held, and the retried checkout orders once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_whose_connection_drops_mid_transaction_is_not_half_written() {
     let db = TestDb::new().await;
     let (s, mut proxy) = behind_proxy(&db, None).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 1).await;
+    s.ship(&t).await;
     let mut locker = db.client().await;
     let tx = locker.transaction().await.unwrap();
     tx.batch_execute("LOCK TABLE orders IN EXCLUSIVE MODE").await.unwrap();
@@ -192,10 +193,13 @@ async fn an_order_whose_connection_drops_mid_transaction_is_not_half_written() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(state, "open", "the cart was not closed without its order");
+    assert_eq!(s.stock("tee-black").await, 40, "no unit held without its order");
     let again = s.checkout(&t, "key-1", 2500, None).await;
     assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
     let replay = s.checkout(&t, "key-1", 2500, None).await;
     assert_eq!(replay.body["order"]["id"], again.body["order"]["id"]);
+    assert_eq!(replay.body["order"]["payment"], again.body["order"]["payment"]);
+    assert_eq!(s.stock("tee-black").await, 39, "held once");
     let orders: i64 = client
         .query_one("SELECT count(*) FROM orders", &[])
         .await
@@ -231,6 +235,7 @@ async fn redis_unreachable_costs_speed_not_answers() {
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "degraded");
     assert_eq!(health.body["cache"]["ok"], false);
+    let cart = s.ship(&t).await;
     let total = cart["totals"]["estimated_total"]["amount"].as_i64().unwrap();
     assert_eq!(s.checkout(&t, "k", total, None).await.status, StatusCode::CREATED);
 }

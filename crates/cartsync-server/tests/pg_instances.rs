@@ -139,6 +139,8 @@ async fn the_last_unit_is_sold_once_across_instances() {
     let b = s[1].new_cart().await;
     s[0].add(&a, "last-one-vase", 1).await;
     s[1].add(&b, "last-one-vase", 1).await;
+    s[0].ship(&a).await;
+    s[1].ship(&b).await;
     let (ra, rb) = tokio::join!(s[0].checkout(&a, "ka", 4500, None), s[1].checkout(&b, "kb", 4500, None));
     let mut statuses = [ra.status, rb.status];
     statuses.sort();

@@ -16,11 +16,13 @@ async fn a_mutations_409_cart_closed_carries_the_etag() {
     let s = Server::new(false).await;
     let t = s.new_cart().await;
     s.add(&t, "tee-black", 1).await;
+    // Destination and standard shipping (free for one tee): versions 2, 3.
+    s.ship(&t).await;
     let r = s.checkout(&t, "k1", 2500, None).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let r = s.mutate(&t, vec![add("tee-black", 1)]).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "cart_closed"));
-    assert_eq!(r.headers["etag"], "\"1\"");
+    assert_eq!(r.headers["etag"], "\"3\"");
     // The plain error body has exactly code and message (the spec's
     // CartClosedError, told apart from ConflictResponse by `code`).
     assert_eq!(r.body.as_object().unwrap().len(), 2, "{:?}", r.body);

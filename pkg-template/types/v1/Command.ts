@@ -13,4 +13,4 @@ import type { Sku } from "./Sku.js";
  * assert!(c.is_commutative());
  * ```
  */
-export type Command = { "type": "add_item", sku: Sku, quantity: number, options: Options, } | { "type": "set_quantity", sku: Sku, options: Options, quantity: number, } | { "type": "remove_item", sku: Sku, options: Options, } | { "type": "apply_coupon", code: string, } | { "type": "remove_coupon", code: string, } | { "type": "select_shipping", option: string, } | { "type": "clear", };
+export type Command = { "type": "add_item", sku: Sku, quantity: number, options: Options, } | { "type": "set_quantity", sku: Sku, options: Options, quantity: number, } | { "type": "remove_item", sku: Sku, options: Options, } | { "type": "apply_coupon", code: string, } | { "type": "remove_coupon", code: string, } | { "type": "select_shipping", option: string, } | { "type": "set_destination", country: string, postal_code: string, } | { "type": "clear", };

@@ -6,4 +6,12 @@ import type { Sku } from "./Sku.js";
 /**
  * A cart line as rendered: the durable line plus catalog display data.
  */
-export type LineView = { sku: Sku, options: Options, quantity: number, name: string | null, unit_price: Money | null, image: string | null, };
+export type LineView = { sku: Sku, options: Options, quantity: number, name: string | null, unit_price: Money | null, image: string | null, 
+/**
+ * Weight of one unit in grams (shipping constraints).
+ */
+weight_grams: number | null, 
+/**
+ * The product's shipping class (`bulky`, `fragile`, ...), if any.
+ */
+shipping_class: string | null, };

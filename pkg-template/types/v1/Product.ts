@@ -5,4 +5,12 @@ import type { Sku } from "./Sku.js";
 /**
  * A catalog entry (`GET /catalog`).
  */
-export type Product = { sku: Sku, name: string, price: Money, image: string | null, stock: number, };
+export type Product = { sku: Sku, name: string, price: Money, image: string | null, stock: number, 
+/**
+ * Weight of one unit in grams (0: weightless, e.g. a gift card).
+ */
+weight_grams: number, 
+/**
+ * A shipping class some options cannot carry (`bulky`, `fragile`).
+ */
+shipping_class: string | null, };

@@ -2,9 +2,10 @@
 import type { ErrorBody } from "./ErrorBody.js";
 import type { MutationId } from "./MutationId.js";
 import type { Options } from "./Options.js";
+import type { ShippingReason } from "./ShippingReason.js";
 import type { Sku } from "./Sku.js";
 
 /**
  * A change to the shopper's view that they did not make themselves.
  */
-export type Reconciliation = { "kind": "restored", mutation_id: MutationId, sku: Sku, options: Options, quantity: number, } | { "kind": "would_reject", mutation_id: MutationId, error: ErrorBody, } | { "kind": "coupon_pending", code: string, };
+export type Reconciliation = { "kind": "restored", mutation_id: MutationId, sku: Sku, options: Options, quantity: number, } | { "kind": "would_reject", mutation_id: MutationId, error: ErrorBody, } | { "kind": "coupon_pending", code: string, } | { "kind": "shipping_unavailable", option: string, cause: ShippingReason, };

@@ -4,10 +4,15 @@
 use crate::authority::MutationResult;
 use crate::command::Mutation;
 use crate::merge::MergeReport;
-use crate::model::{Cart, Coupon, Line, Options, Sku};
+use crate::model::{Cart, Coupon, Destination, Line, Options, Sku};
 use crate::money::{Money, Totals};
 use crate::prelude::*;
+use crate::shipping::{ShippingQuote, ShippingReason};
+use crate::terms::CartRules;
 use serde::{Deserialize, Serialize};
+
+mod order;
+pub use order::*;
 
 /// A cart line as rendered: the durable line plus catalog display data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +28,12 @@ pub struct LineView {
     pub unit_price: Option<Money>,
     #[serde(default)]
     pub image: Option<String>,
+    /// Weight of one unit in grams (shipping constraints).
+    #[serde(default)]
+    pub weight_grams: Option<u32>,
+    /// The product's shipping class (`bulky`, `fragile`, ...), if any.
+    #[serde(default)]
+    pub shipping_class: Option<String>,
 }
 
 /// The cart as the server sends it (`GET /carts/{token}` and every response
@@ -41,7 +52,17 @@ pub struct CartView {
     #[serde(default)]
     pub shipping_option: Option<String>,
     #[serde(default)]
-    pub totals: Option<Totals>,
+    pub destination: Option<Destination>,
+    /// Every shipping option of the catalog, judged for this cart.
+    #[serde(default)]
+    pub shipping_options: Vec<ShippingQuote>,
+    /// Boxed: a view is moved around a lot, its totals rarely.
+    #[serde(default)]
+    pub totals: Option<Box<Totals>>,
+    /// The catalog's shipping and tax rules, so the optimistic view can
+    /// judge the cart as the authority does.
+    #[serde(default)]
+    pub rules: Option<CartRules>,
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated_at: u64,
@@ -63,11 +84,16 @@ impl CartView {
                     name: None,
                     unit_price: None,
                     image: None,
+                    weight_grams: None,
+                    shipping_class: None,
                 })
                 .collect(),
             coupons: cart.coupons.clone(),
             shipping_option: cart.shipping_option.clone(),
+            destination: cart.destination.clone(),
+            shipping_options: Vec::new(),
             totals: None,
+            rules: None,
             updated_at: cart.updated_at,
         }
     }
@@ -88,6 +114,7 @@ impl CartView {
                 .collect(),
             coupons: self.coupons.clone(),
             shipping_option: self.shipping_option.clone(),
+            destination: self.destination.clone(),
             updated_at: self.updated_at,
         }
     }
@@ -142,6 +169,11 @@ pub struct AttachResponse {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CheckoutRequest {
     pub expected_total: Money,
+    /// The tax the shopper saw (`totals.tax`), when they saw one: checkout
+    /// reports `tax_changed` when the rate differs, or the amount does for
+    /// a reason no other problem reports.
+    #[serde(default)]
+    pub expected_tax: Option<crate::tax::Tax>,
 }
 
 /// One reason checkout could not go ahead as the shopper saw it.
@@ -171,6 +203,20 @@ pub enum CheckoutProblem {
         expected: Money,
         actual: Money,
     },
+    /// No usable shipping option: no destination or option, or the
+    /// selected one cannot take the cart.
+    ShippingUnavailable {
+        option: Option<String>,
+        cause: ShippingReason,
+    },
+    /// The tax differs from what the shopper saw (a rate changed, or the
+    /// amount it applies to did).
+    TaxChanged {
+        country: String,
+        rate_bp: u32,
+        expected: Money,
+        actual: Money,
+    },
 }
 
 /// The flat shape a problem is read from (see `command::WireCommand` for
@@ -187,8 +233,12 @@ struct WireProblem {
     available: Option<u32>,
     code: Option<String>,
     reason: Option<String>,
+    cause: Option<ShippingReason>,
     expected: Option<Money>,
     actual: Option<Money>,
+    option: Option<String>,
+    country: Option<String>,
+    rate_bp: Option<u32>,
 }
 
 impl TryFrom<WireProblem> for CheckoutProblem {
@@ -220,6 +270,16 @@ impl TryFrom<WireProblem> for CheckoutProblem {
                 expected: need(w.expected, "expected")?,
                 actual: need(w.actual, "actual")?,
             },
+            "shipping_unavailable" => CheckoutProblem::ShippingUnavailable {
+                option: w.option,
+                cause: need(w.cause, "cause")?,
+            },
+            "tax_changed" => CheckoutProblem::TaxChanged {
+                country: need(w.country, "country")?,
+                rate_bp: need(w.rate_bp, "rate_bp")?,
+                expected: need(w.expected, "expected")?,
+                actual: need(w.actual, "actual")?,
+            },
             other => return Err(format!("unknown checkout problem `{other}`")),
         })
     }
@@ -235,39 +295,6 @@ pub struct CheckoutRejected {
     pub cart: CartView,
 }
 
-/// A line of an order, at the price committed at checkout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-pub struct OrderLine {
-    pub sku: Sku,
-    #[serde(default)]
-    pub options: Options,
-    pub quantity: u32,
-    pub name: String,
-    pub unit_price: Money,
-}
-
-/// An order built from a revalidated cart snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-pub struct Order {
-    pub id: String,
-    pub status: String,
-    pub lines: Vec<OrderLine>,
-    pub coupons: Vec<String>,
-    pub shipping_option: Option<String>,
-    pub totals: Totals,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub created_at: u64,
-}
-
-/// `POST /carts/{token}/checkout` → 201.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-pub struct CheckoutResponse {
-    pub order: Order,
-}
-
 /// A catalog entry (`GET /catalog`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -278,6 +305,12 @@ pub struct Product {
     #[serde(default)]
     pub image: Option<String>,
     pub stock: u32,
+    /// Weight of one unit in grams (0: weightless, e.g. a gift card).
+    #[serde(default)]
+    pub weight_grams: u32,
+    /// A shipping class some options cannot carry (`bulky`, `fragile`).
+    #[serde(default)]
+    pub shipping_class: Option<String>,
 }
 
 /// `GET /catalog` → 200.

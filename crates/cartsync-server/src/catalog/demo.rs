@@ -1,14 +1,17 @@
-//! The demo catalog: products, stock, coupons and shipping rates in memory,
-//! loaded from a JSON file (or the bundled `demo-catalog.json`).
+//! The demo catalog: products (with weights and shipping classes), stock,
+//! coupons, shipping rules and the tax table in memory, loaded from a JSON
+//! file (or the bundled `demo-catalog.json`).
 
-use super::{CouponVerdict, Inventory, InventoryError, Pricing, Shortfall};
+use super::file::{validate, CatalogError, CatalogFile};
+use super::{CouponVerdict, Inventory, InventoryError, Pricing};
 use cartsync_core::protocol::v1::Product;
-use cartsync_core::{Money, Sku};
+use cartsync_core::{CartRules, Money, Sku, TaxRate, TaxRules};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// The bundled catalog: two dozen products, four coupons, three rates.
+/// The bundled catalog: two dozen products, four coupons, four shipping
+/// options and the EU tax table.
 pub const BUNDLED: &str = include_str!("demo-catalog.json");
 
 /// A coupon as the catalog defines it.
@@ -33,29 +36,12 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShippingRate {
-    pub option: String,
-    pub price: Money,
-}
-
-/// The JSON form of a catalog (`--catalog`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CatalogFile {
-    pub currency: String,
-    pub products: Vec<Product>,
-    #[serde(default)]
-    pub coupons: Vec<CouponRule>,
-    #[serde(default)]
-    pub shipping: Vec<ShippingRate>,
-}
-
 #[derive(Debug)]
 struct State {
     currency: String,
     products: BTreeMap<Sku, Product>,
     coupons: BTreeMap<String, CouponRule>,
-    shipping: BTreeMap<String, Money>,
+    rules: CartRules,
 }
 
 /// In-memory pricing and inventory. Stock lives here, so reservations are
@@ -64,17 +50,6 @@ struct State {
 #[derive(Debug)]
 pub struct DemoCatalog {
     state: RwLock<State>,
-}
-
-/// Why a catalog file was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    #[error("catalog is not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("catalog entry {0:?} is priced in another currency than the catalog")]
-    Currency(String),
-    #[error("catalog sku {0:?} is not a valid sku")]
-    Sku(String),
 }
 
 impl DemoCatalog {
@@ -89,20 +64,7 @@ impl DemoCatalog {
     }
 
     pub fn from_file(file: CatalogFile) -> Result<Self, CatalogError> {
-        let limits = cartsync_core::Limits::default();
-        for p in &file.products {
-            if p.price.currency != file.currency {
-                return Err(CatalogError::Currency(p.sku.0.clone()));
-            }
-            if limits.check_sku(&p.sku).is_err() {
-                return Err(CatalogError::Sku(p.sku.0.clone()));
-            }
-        }
-        for s in &file.shipping {
-            if s.price.currency != file.currency {
-                return Err(CatalogError::Currency(s.option.clone()));
-            }
-        }
+        let rules = validate(&file)?;
         let state = State {
             currency: file.currency,
             products: file.products.into_iter().map(|p| (p.sku.clone(), p)).collect(),
@@ -111,7 +73,7 @@ impl DemoCatalog {
                 .into_iter()
                 .map(|c| (cartsync_core::normalize_coupon(&c.code), c))
                 .collect(),
-            shipping: file.shipping.into_iter().map(|s| (s.option, s.price)).collect(),
+            rules,
         };
         Ok(DemoCatalog {
             state: RwLock::new(state),
@@ -148,6 +110,22 @@ impl DemoCatalog {
             p.image = Some(image);
         }
         Some(p.clone())
+    }
+
+    /// Admin: sets the tax rate of a country (basis points), or removes it
+    /// (`None`: the country then pays no tax). Returns the table.
+    pub fn put_tax_rate(&self, country: &str, rate_bp: Option<u32>) -> TaxRules {
+        let mut state = self.write();
+        let rates = &mut state.rules.tax.rates;
+        rates.retain(|r| r.country != country);
+        if let Some(rate_bp) = rate_bp {
+            rates.push(TaxRate {
+                country: country.to_string(),
+                rate_bp,
+            });
+            rates.sort_by(|a, b| a.country.cmp(&b.country));
+        }
+        state.rules.tax.clone()
     }
 
     /// Admin: creates or replaces a coupon.
@@ -214,48 +192,14 @@ impl Pricing for DemoCatalog {
         }
     }
 
-    fn shipping(&self, option: &str) -> Option<Money> {
-        self.read().shipping.get(option).cloned()
+    fn rules(&self) -> CartRules {
+        self.read().rules.clone()
     }
 }
 
 /// In-memory stock (tests and single-process demos).
 #[async_trait::async_trait]
 impl Inventory for DemoCatalog {
-    async fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
-        let mut state = self.write();
-        let shortfalls: Vec<Shortfall> = lines
-            .iter()
-            .filter_map(|(sku, requested)| {
-                let available = state.products.get(sku).map_or(0, |p| p.stock);
-                (available < *requested).then(|| Shortfall {
-                    sku: sku.clone(),
-                    requested: *requested,
-                    available,
-                })
-            })
-            .collect();
-        if !shortfalls.is_empty() {
-            return Ok(Err(shortfalls));
-        }
-        for (sku, n) in lines {
-            if let Some(p) = state.products.get_mut(sku) {
-                p.stock -= n;
-            }
-        }
-        Ok(Ok(()))
-    }
-
-    async fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
-        let mut state = self.write();
-        for (sku, n) in lines {
-            if let Some(p) = state.products.get_mut(sku) {
-                p.stock = p.stock.saturating_add(*n);
-            }
-        }
-        Ok(())
-    }
-
     async fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
         Ok(self
             .read()
@@ -278,24 +222,26 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn bundled_catalog_loads_and_reserves_all_or_nothing() {
+    async fn bundled_catalog_loads_with_rules_and_stock() {
         let c = DemoCatalog::bundled().unwrap();
         assert!(c.products().len() >= 24);
-        let vase = Sku::new("last-one-vase");
-        let tee = Sku::new("tee-black");
         assert!(c
-            .reserve(&[(tee.clone(), 1), (vase.clone(), 2)])
-            .await
-            .unwrap()
-            .is_err());
-        assert_eq!(c.product(&tee).unwrap().stock, 40);
-        assert!(c.reserve(&[(vase.clone(), 1)]).await.unwrap().is_ok());
+            .products()
+            .iter()
+            .all(|p| p.weight_grams > 0 || p.sku.as_str() == "gift-card-50"));
+        let rules = c.rules();
         assert_eq!(
-            c.reserve(&[(vase.clone(), 1)]).await.unwrap().unwrap_err()[0].available,
-            0
+            rules.shipping.iter().map(|r| r.option.as_str()).collect::<Vec<_>>(),
+            ["standard", "express", "pickup", "international"]
         );
-        c.release(&[(vase.clone(), 1)]).await.unwrap();
-        assert_eq!(c.product(&vase).unwrap().stock, 1);
+        assert_eq!(rules.tax.rate_for("DE"), 1900);
+        assert!(rules.tax.prices_include_tax);
+        let vase = Sku::new("last-one-vase");
+        assert_eq!(c.levels().await.unwrap()[&vase], 1);
+        c.set_stock(&vase, 3).await.unwrap();
+        assert_eq!(c.levels().await.unwrap()[&vase], 3);
+        assert_eq!(c.put_tax_rate("DE", Some(1600)).rate_for("DE"), 1600);
+        assert_eq!(c.put_tax_rate("DE", None).rate_for("DE"), 0);
     }
 
     #[test]

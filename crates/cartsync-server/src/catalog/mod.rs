@@ -1,22 +1,27 @@
-//! Pricing, inventory and coupons: the services a storefront already has.
-//! The server only talks to them through [`Pricing`] and [`Inventory`]; the
-//! bundled [`DemoCatalog`] (an in-memory catalog loaded from JSON, with admin
-//! setters for `--dev`) and [`SqliteInventory`] / [`PostgresInventory`]
-//! (stock in the cart database, shared by every process) stand in for
-//! them; a real deployment replaces both.
+//! Pricing, inventory, coupons, shipping rules and tax: the services a
+//! storefront already has. The server only talks to them through
+//! [`Pricing`] and [`Inventory`]; the bundled [`DemoCatalog`] (an in-memory
+//! catalog loaded from JSON, with admin setters for `--dev`) and
+//! [`SqliteInventory`] / [`PostgresInventory`] (stock in the cart database,
+//! shared by every process) stand in for them. Stock is held for orders by
+//! the store itself, in the transaction that creates the order
+//! ([`crate::store::CartStore::commit_order`]), so the inventory of record
+//! lives in the cart database.
 
 mod demo;
+mod file;
 mod pg_stock;
 pub mod pricing;
 mod stock;
 
-pub use demo::{CatalogError, CatalogFile, CouponRule, DemoCatalog, ProductUpdate, ShippingRate, BUNDLED};
+pub use demo::{CouponRule, DemoCatalog, ProductUpdate, BUNDLED};
+pub use file::{is_country, CatalogError, CatalogFile, ShippingEntry, ShippingRate};
 pub use pg_stock::PostgresInventory;
 pub use pricing::{price_cart, CatalogCheck, Priced};
 pub use stock::SqliteInventory;
 
 use cartsync_core::protocol::v1::Product;
-use cartsync_core::{Money, Sku};
+use cartsync_core::{CartRules, Money, Sku};
 use std::collections::BTreeMap;
 
 /// How a coupon fared with pricing for a given subtotal.
@@ -29,7 +34,7 @@ pub enum CouponVerdict {
     Rejected { reason: String },
 }
 
-/// Prices, names, images, coupons and shipping rates.
+/// Prices, names, images, weights, coupons, shipping rules and tax.
 pub trait Pricing: Send + Sync {
     /// The catalog's currency (every price is in it).
     fn currency(&self) -> String;
@@ -37,17 +42,12 @@ pub trait Pricing: Send + Sync {
     fn products(&self) -> Vec<Product>;
     /// Judges a coupon code (canonical upper case) against a subtotal.
     fn coupon(&self, code: &str, subtotal: &Money) -> CouponVerdict;
-    /// The price of a shipping option, or `None` if it is not offered.
-    fn shipping(&self, option: &str) -> Option<Money>;
+    /// The shipping options and the tax table (the core judges carts
+    /// with them).
+    fn rules(&self) -> CartRules;
 }
 
-/// A line that could not be reserved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shortfall {
-    pub sku: Sku,
-    pub requested: u32,
-    pub available: u32,
-}
+pub use crate::store::Shortfall;
 
 /// The inventory service could not answer (detail for the logs).
 #[derive(Debug, thiserror::Error)]
@@ -59,16 +59,9 @@ pub enum InventoryError {
     Failed(String),
 }
 
-/// Stock levels and reservations.
+/// Stock levels (what is left after the holds of unpaid and paid orders).
 #[async_trait::async_trait]
 pub trait Inventory: Send + Sync {
-    /// Reserves every `(sku, quantity)` or nothing (all-or-nothing, atomic
-    /// with respect to other reservations): `Ok(Err(shortfalls))` when some
-    /// line cannot be served. Quantities of one SKU over several lines must
-    /// be summed by the caller.
-    async fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError>;
-    /// Gives back a reservation that did not turn into an order.
-    async fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError>;
     /// Units available per tracked SKU.
     async fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError>;
     /// Admin: sets the stock of a SKU.

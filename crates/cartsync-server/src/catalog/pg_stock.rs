@@ -1,11 +1,8 @@
 //! [`Inventory`] in the PostgreSQL cart database: every instance sees the
-//! same stock. A reservation is one transaction of conditional decrements
-//! (`stock >= n`), taken in SKU order (so two checkouts never wait on each
-//! other's rows in opposite orders): under READ COMMITTED a concurrent
-//! decrement of the same row waits and then re-checks the condition on the
-//! new stock, so concurrent checkouts never oversell.
+//! same stock. Orders hold stock in the store's own transaction
+//! (`store/postgres/orders.rs`); this reads levels and sets stock (admin).
 
-use super::{Inventory, InventoryError, Shortfall};
+use super::{Inventory, InventoryError};
 use crate::store::StoreError;
 use cartsync_core::protocol::v1::Product;
 use cartsync_core::Sku;
@@ -63,60 +60,6 @@ fn count(n: u32) -> i32 {
 
 #[async_trait::async_trait]
 impl Inventory for PostgresInventory {
-    async fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
-        let mut lines = lines.to_vec();
-        lines.sort();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg)?;
-        let mut shortfalls = Vec::new();
-        for (sku, requested) in &lines {
-            let taken = tx
-                .execute(
-                    "UPDATE inventory SET stock = stock - $1 WHERE sku = $2 AND stock >= $1",
-                    &[&count(*requested), &sku.as_str()],
-                )
-                .await
-                .map_err(pg)?;
-            if taken == 0 {
-                let row = tx
-                    .query_opt("SELECT stock FROM inventory WHERE sku = $1", &[&sku.as_str()])
-                    .await
-                    .map_err(pg)?;
-                let available: i32 = match row {
-                    Some(r) => r.try_get(0).map_err(pg)?,
-                    None => 0,
-                };
-                shortfalls.push(Shortfall {
-                    sku: sku.clone(),
-                    requested: *requested,
-                    available: u32::try_from(available).unwrap_or(0),
-                });
-            }
-        }
-        if !shortfalls.is_empty() {
-            // Dropping the transaction rolls back the lines that did fit.
-            return Ok(Err(shortfalls));
-        }
-        tx.commit().await.map_err(pg)?;
-        Ok(Ok(()))
-    }
-
-    async fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
-        let mut lines = lines.to_vec();
-        lines.sort();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg)?;
-        for (sku, n) in &lines {
-            tx.execute(
-                "UPDATE inventory SET stock = stock + $1 WHERE sku = $2",
-                &[&count(*n), &sku.as_str()],
-            )
-            .await
-            .map_err(pg)?;
-        }
-        tx.commit().await.map_err(pg)
-    }
-
     async fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
         let client = self.client().await?;
         let rows = client

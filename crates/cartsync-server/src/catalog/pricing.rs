@@ -1,17 +1,23 @@
 //! Rendering a durable cart with the catalog: names, images, unit prices,
-//! coupon verdicts and estimated totals. The same function prices the cart
-//! view, the session-cache projection and checkout, so they cannot disagree.
+//! weights, coupon verdicts, the judged shipping options and the totals with
+//! shipping and tax. The same function prices the cart view, the
+//! session-cache projection and checkout, so they cannot disagree; the
+//! terms themselves are the core's (`terms::derive`), which the browser's
+//! optimistic view runs too.
 
 use super::{CouponVerdict, Pricing};
 use crate::store::Quote;
 use cartsync_core::protocol::v1::{CartView, LineView};
-use cartsync_core::{Cart, CartError, Command, CommandCheck, Coupon, Limits, Money, Totals};
+use cartsync_core::{shipping, terms, Cart, CartError, Command, CommandCheck, Coupon, Limits, Money, Totals};
 
 /// A cart priced against the catalog as it is now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Priced {
-    /// The view clients get: coupons carry pricing's verdict
-    /// (`applied` / `rejected` with a reason), totals are estimated.
+    /// The view clients get: catalog data on every line the catalog knows
+    /// (name, price, image, weight, shipping class), coupons with pricing's
+    /// verdict (`applied` / `rejected` with a reason), the catalog's rules,
+    /// every shipping option judged and the totals with shipping and tax
+    /// (the core's `terms::derive`).
     pub view: CartView,
     /// The unit price of every line the catalog still knows.
     pub quotes: Vec<Quote>,
@@ -19,7 +25,8 @@ pub struct Priced {
 }
 
 /// Prices `cart` with `pricing`. Lines whose SKU left the catalog keep no
-/// price and count for nothing (checkout reports them as out of stock).
+/// price or weight and count for nothing (checkout reports them as out of
+/// stock; their unknown weight leaves weight-bound options `unknown`).
 ///
 /// ```
 /// use cartsync_core::{apply, Cart, Command, Limits};
@@ -32,11 +39,8 @@ pub fn price_cart(cart: &Cart, pricing: &dyn Pricing) -> Priced {
     let currency = pricing.currency();
     let mut view = CartView::bare(cart);
     let mut quotes = Vec::new();
-    let mut subtotal: i64 = 0;
     for line in &mut view.lines {
         if let Some(p) = pricing.product(&line.sku) {
-            let amount = p.price.amount.saturating_mul(i64::from(line.quantity));
-            subtotal = subtotal.saturating_add(amount);
             quotes.push(Quote {
                 sku: line.sku.clone(),
                 options: line.options.clone(),
@@ -46,10 +50,17 @@ pub fn price_cart(cart: &Cart, pricing: &dyn Pricing) -> Priced {
                 name: Some(p.name),
                 unit_price: Some(p.price),
                 image: p.image,
+                weight_grams: Some(p.weight_grams),
+                shipping_class: p.shipping_class,
                 ..line.clone()
             };
         }
     }
+    let subtotal = view
+        .lines
+        .iter()
+        .filter_map(|l| Some(l.unit_price.as_ref()?.amount.saturating_mul(i64::from(l.quantity))))
+        .fold(0i64, i64::saturating_add);
     let subtotal = Money::new(subtotal, &currency);
     let mut discount: i64 = 0;
     view.coupons = cart
@@ -63,33 +74,27 @@ pub fn price_cart(cart: &Cart, pricing: &dyn Pricing) -> Priced {
             CouponVerdict::Rejected { reason } => Coupon::rejected(c.code.clone(), reason),
         })
         .collect();
-    let discount = discount.clamp(0, subtotal.amount.max(0));
-    let shipping = cart
-        .shipping_option
+    view.rules = Some(pricing.rules());
+    terms::derive(&mut view, &Money::new(discount, &currency));
+    let totals = view
+        .totals
         .as_deref()
-        .and_then(|o| pricing.shipping(o))
-        .map_or(0, |m| m.amount);
-    let totals = Totals {
-        subtotal: subtotal.clone(),
-        discount: Money::new(discount, &currency),
-        estimated_total: Money::new(
-            subtotal.amount.saturating_sub(discount).saturating_add(shipping),
-            &currency,
-        ),
-    };
-    view.totals = Some(totals.clone());
+        .cloned()
+        .unwrap_or_else(|| terms::totals(&view, &Money::zero(&currency)));
     Priced { view, quotes, totals }
 }
 
 /// The catalog-dependent command checks of the core's authority decision:
-/// `unknown_sku` for adding or setting a SKU the catalog does not sell and
-/// `unknown_shipping_option`. Removing a SKU that left the catalog is
+/// `unknown_sku` for adding or setting a SKU the catalog does not sell;
+/// for `select_shipping`, the core's shipping check on the cart as it is
+/// at that point of the batch (`unknown_shipping_option`,
+/// `shipping_option_unavailable`). Removing a SKU that left the catalog is
 /// allowed (shoppers must be able to clean up). Format errors are checked
 /// first, so a malformed SKU is `invalid_sku`, not `unknown_sku`.
 pub struct CatalogCheck<'a>(pub &'a dyn Pricing, pub &'a Limits);
 
 impl CommandCheck for CatalogCheck<'_> {
-    fn check(&self, command: &Command) -> Result<(), CartError> {
+    fn check(&self, cart: &Cart, command: &Command) -> Result<(), CartError> {
         cartsync_core::validate(command, self.1)?;
         match command {
             Command::AddItem { sku, .. } | Command::SetQuantity { sku, .. }
@@ -102,10 +107,10 @@ impl CommandCheck for CatalogCheck<'_> {
                 }
                 Ok(())
             }
-            Command::SelectShipping { option } if self.0.shipping(option).is_none() => {
-                Err(CartError::UnknownShippingOption {
-                    option: option.chars().take(80).collect(),
-                })
+            Command::SelectShipping { option } => {
+                let view = price_cart(cart, self.0).view;
+                let rules = view.rules.unwrap_or_default();
+                shipping::check_select(&rules.shipping, &view.lines, cart.destination.as_ref(), option)
             }
             _ => Ok(()),
         }

@@ -1,15 +1,15 @@
 //! [`Inventory`] in the cart database's `inventory` table: every server
-//! process on the database sees the same stock, a reservation is one
-//! `BEGIN IMMEDIATE` transaction of conditional decrements (all or
-//! nothing), and stock survives restarts. Reservations are rare next to
-//! cart mutations, so this keeps its own connection (used on the blocking
-//! pool) instead of queueing behind the store's writer.
+//! process on the database sees the same stock, and stock survives
+//! restarts. Orders hold stock in the store's own transaction
+//! (`store/sqlite/orders.rs`); this reads levels and sets stock (admin),
+//! on its own connection (used on the blocking pool) rather than queueing
+//! behind the store's writer.
 
-use super::{Inventory, InventoryError, Shortfall};
+use super::{Inventory, InventoryError};
 use crate::store::sqlite::schema::open_connection;
 use cartsync_core::protocol::v1::Product;
 use cartsync_core::Sku;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -65,29 +65,6 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 
 #[async_trait::async_trait]
 impl Inventory for SqliteInventory {
-    async fn reserve(&self, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
-        let lines = lines.to_vec();
-        self.with(move |conn| reserve_in(conn, &lines)).await
-    }
-
-    async fn release(&self, lines: &[(Sku, u32)]) -> Result<(), InventoryError> {
-        let lines = lines.to_vec();
-        self.with(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(err)?;
-            for (sku, n) in &lines {
-                tx.execute(
-                    "UPDATE inventory SET stock = stock + ?1 WHERE sku = ?2",
-                    params![n, sku.0],
-                )
-                .map_err(err)?;
-            }
-            tx.commit().map_err(err)
-        })
-        .await
-    }
-
     async fn levels(&self) -> Result<BTreeMap<Sku, u32>, InventoryError> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached("SELECT sku, stock FROM inventory").map_err(err)?;
@@ -112,38 +89,6 @@ impl Inventory for SqliteInventory {
     }
 }
 
-fn reserve_in(conn: &mut Connection, lines: &[(Sku, u32)]) -> Result<Result<(), Vec<Shortfall>>, InventoryError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err)?;
-    let mut shortfalls = Vec::new();
-    for (sku, requested) in lines {
-        let taken = tx
-            .execute(
-                "UPDATE inventory SET stock = stock - ?1 WHERE sku = ?2 AND stock >= ?1",
-                params![requested, sku.0],
-            )
-            .map_err(err)?;
-        if taken == 0 {
-            let available: Option<u32> = tx
-                .query_row("SELECT stock FROM inventory WHERE sku = ?1", [&sku.0], |r| r.get(0))
-                .optional()
-                .map_err(err)?;
-            shortfalls.push(Shortfall {
-                sku: sku.clone(),
-                requested: *requested,
-                available: available.unwrap_or(0),
-            });
-        }
-    }
-    if !shortfalls.is_empty() {
-        // Dropping the transaction rolls back the lines that did fit.
-        return Ok(Err(shortfalls));
-    }
-    tx.commit().map_err(err)?;
-    Ok(Ok(()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,7 +96,7 @@ mod tests {
     use crate::store::SqliteStore;
 
     #[tokio::test]
-    async fn reservations_are_all_or_nothing_shared_and_durable() {
+    async fn stock_is_shared_and_durable_and_seeded_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inv.db");
         let _store = SqliteStore::open(&path).unwrap();
@@ -159,25 +104,13 @@ mod tests {
         let a = SqliteInventory::open(&path, &products).unwrap();
         let b = SqliteInventory::open(&path, &products).unwrap();
         let vase = Sku::new("last-one-vase");
-        let tee = Sku::new("tee-black");
-        let short = a
-            .reserve(&[(tee.clone(), 1), (vase.clone(), 2)])
-            .await
-            .unwrap()
-            .unwrap_err();
-        assert_eq!((short[0].sku.as_str(), short[0].available), ("last-one-vase", 1));
-        assert_eq!(a.levels().await.unwrap()[&tee], 40, "nothing reserved");
-        a.reserve(&[(vase.clone(), 1)]).await.unwrap().unwrap();
-        assert_eq!(
-            b.reserve(&[(vase.clone(), 1)]).await.unwrap().unwrap_err()[0].available,
-            0
-        );
+        assert_eq!(a.levels().await.unwrap()[&vase], 1);
+        a.set_stock(&vase, 0).await.unwrap();
+        assert_eq!(b.levels().await.unwrap()[&vase], 0);
         // Reopening (a restart) does not reseed known SKUs.
         drop(a);
         let c = SqliteInventory::open(&path, &products).unwrap();
         assert_eq!(c.levels().await.unwrap()[&vase], 0);
-        c.release(&[(vase.clone(), 1)]).await.unwrap();
-        assert_eq!(b.levels().await.unwrap()[&vase], 1);
         b.set_stock(&vase, 7).await.unwrap();
         assert_eq!(c.levels().await.unwrap()[&vase], 7);
     }

@@ -39,6 +39,10 @@ impl super::json::Body for LoginRequest {}
 impl super::json::Body for ProductUpdate {
     const OBJECT_FIELDS: &'static [&'static str] = &["price"];
 }
+impl super::json::Body for TaxBody {}
+impl super::json::Body for TransferBody {
+    const OBJECT_FIELDS: &'static [&'static str] = &["amount"];
+}
 impl super::json::Body for CouponBody {
     const OBJECT_FIELDS: &'static [&'static str] = &["amount_off", "min_subtotal"];
 }
@@ -186,6 +190,83 @@ pub async fn flush_cache(State(app): State<AppState>) -> Result<Json<FlushRespon
     })?;
     tracing::info!(flushed, "session cache flushed");
     Ok(Json(FlushResponse { flushed }))
+}
+
+/// The body of `PUT /admin/tax/{country}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxBody {
+    /// Basis points (1900 = 19 %); `null` removes the country's rate.
+    pub rate_bp: Option<u32>,
+}
+
+/// `PUT /api/v1/admin/tax/{country}` with `{"rate_bp"}` → the tax table
+/// (this instance's catalog).
+pub async fn put_tax(
+    State(app): State<AppState>,
+    Path(country): Path<String>,
+    ApiJson(body): ApiJson<TaxBody>,
+) -> Result<Json<cartsync_core::TaxRules>, ApiError> {
+    let catalog = admin(&app)?;
+    if !crate::catalog::is_country(&country) {
+        return Err(ApiError::bad_request(
+            "country: must be an upper-case ISO 3166-1 alpha-2 code",
+        ));
+    }
+    if body.rate_bp.is_some_and(|r| r > cartsync_core::tax::MAX_RATE_BP) {
+        return Err(ApiError::bad_request("rate_bp: must be 0 to 10000"));
+    }
+    Ok(Json(catalog.put_tax_rate(&country, body.rate_bp)))
+}
+
+/// The body of `POST /admin/orders/{id}/transfer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    /// `transfer.received` or `transfer.failed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What arrived (default: the intent's amount).
+    #[serde(default)]
+    pub amount: Option<cartsync_core::Money>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/admin/orders/{id}/transfer` stands in for the bank: it
+/// writes the bank's callback for the order's transfer reference, signs it
+/// with the server's callback secret and sends it through the real callback
+/// path → that callback's answer.
+pub async fn simulate_transfer(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TransferBody>,
+) -> Result<Json<crate::http::payments::CallbackResponse>, ApiError> {
+    admin(&app)?;
+    let not_found = || ApiError::new(axum::http::StatusCode::NOT_FOUND, "order_not_found", "no such order");
+    let order = app.store.order(&id).await?.ok_or_else(not_found)?.order;
+    let Some(cartsync_core::protocol::v1::NextAction::BankTransfer { reference, amount, .. }) =
+        order.payment.as_ref().and_then(|p| p.next_action.clone())
+    else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "payment_intent_not_found",
+            "the order has no bank transfer waiting to be paid",
+        ));
+    };
+    let event_id: [u8; 12] = crate::tokens::random_bytes()?;
+    let event = serde_json::json!({
+        "id": format!("evt_dev_{}", event_id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        "type": body.kind,
+        "reference": reference,
+        "amount": body.amount.unwrap_or(amount),
+        "reason": body.reason,
+    });
+    let bytes = serde_json::to_vec(&event).map_err(|e| ApiError::internal(&e))?;
+    let header = crate::payment::signature::sign(&app.payment_callback_secret, now_ms() / 1000, &bytes);
+    crate::http::payments::process(&app, crate::payment::bank_transfer::NAME, Some(&header), &bytes)
+        .await
+        .map(Json)
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cartsync_core::protocol::v1::{CheckoutRequest, CheckoutResponse};
 
-/// `Idempotency-Key` header + `{"expected_total"}` → 201 `{"order"}` or 409
+/// `Idempotency-Key` header + `{"expected_total", "expected_tax"?}` → 201
+/// `{"order"}` (with its payment intent) or 409
 /// `checkout_revalidation_failed` with `problems` and the updated cart.
 pub async fn checkout(
     State(app): State<AppState>,
@@ -22,14 +23,12 @@ pub async fn checkout(
     let hash = token_hash(&token)?;
     let key = idempotency_key(&headers)?;
     let user = caller(&app, &headers)?;
-    Ok(
-        match checkout::checkout(app, hash, user, key, body.expected_total).await? {
-            Outcome::Created(order) | Outcome::Replayed(order) => {
-                (StatusCode::CREATED, Json(CheckoutResponse { order })).into_response()
-            }
-            Outcome::Rejected(rejected) => (StatusCode::CONFLICT, Json(*rejected)).into_response(),
-        },
-    )
+    Ok(match checkout::checkout(app, hash, user, key, body).await? {
+        Outcome::Created(order) | Outcome::Replayed(order) => {
+            (StatusCode::CREATED, Json(CheckoutResponse { order })).into_response()
+        }
+        Outcome::Rejected(rejected) => (StatusCode::CONFLICT, Json(*rejected)).into_response(),
+    })
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {

@@ -41,10 +41,24 @@ impl Body for cartsync_core::protocol::v1::MutationsRequest {
     const ARRAYS_OF_OBJECTS: &'static [&'static str] = &["mutations"];
 }
 impl Body for cartsync_core::protocol::v1::CheckoutRequest {
-    const OBJECT_FIELDS: &'static [&'static str] = &["expected_total"];
+    const OBJECT_FIELDS: &'static [&'static str] = &["expected_total", "expected_tax", "amount"];
 }
 
 impl<S: Send + Sync, T: Body> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        check_shape(&bytes, T::OBJECT_FIELDS, T::ARRAYS_OF_OBJECTS)?;
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+/// The body's exact bytes (a signed callback is verified over them), under
+/// the same limit and timeout.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -74,8 +88,7 @@ impl<S: Send + Sync, T: Body> FromRequest<S> for ApiJson<T> {
                 ApiError::bad_request(format!("body: {}", r.body_text()))
             }
         })?;
-        check_shape(&bytes, T::OBJECT_FIELDS, T::ARRAYS_OF_OBJECTS)?;
-        parse(&bytes).map(ApiJson)
+        Ok(RawBody(bytes))
     }
 }
 

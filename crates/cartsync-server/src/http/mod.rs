@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod error;
 pub mod json;
 pub mod ops;
+pub mod payments;
 
 use crate::app::{now_ms, AppState};
 use crate::auth::{AuthError, Claims};
@@ -34,12 +35,16 @@ pub fn router(app: AppState, static_dir: Option<&Path>, cors_origins: &[String])
         .route("/carts/{token}/events", get(carts::events))
         .route("/carts/{token}/attach", post(carts::attach))
         .route("/carts/{token}/checkout", post(checkout::checkout))
+        .route("/orders/{id}", get(payments::order))
+        .route("/payments/{provider}/callback", post(payments::callback))
         .route("/catalog", get(admin::catalog));
     if app.dev {
         api = api
             .route("/dev/login", post(admin::login))
             .route("/admin/catalog/{sku}", put(admin::put_product))
             .route("/admin/coupons/{code}", put(admin::put_coupon))
+            .route("/admin/tax/{country}", put(admin::put_tax))
+            .route("/admin/orders/{id}/transfer", post(admin::simulate_transfer))
             .route("/admin/cache/flush", post(admin::flush_cache));
     }
     let api = api

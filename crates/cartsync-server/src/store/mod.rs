@@ -1,5 +1,6 @@
 //! The durable cart store: snapshots, the event log, idempotency records,
-//! cart tokens and orders behind one [`CartStore`] trait.
+//! cart tokens, and orders with their stock holds, payment intents and
+//! payment events, behind one [`CartStore`] trait.
 //!
 //! The trait is async: the PostgreSQL backend talks to its server over the
 //! network, and the SQLite backend runs its reads on the blocking pool and
@@ -14,11 +15,17 @@
 //! Every backend must pass every check of [`conformance`].
 
 pub mod conformance;
+mod orders;
 pub mod postgres;
 pub mod sqlite;
 mod timed;
 
-use cartsync_core::protocol::v1::Order;
+pub use orders::{
+    compose, intent_now, units_per_sku, EventApplied, EventOutcome, IntentRef, NewIntent, OrderCommit, OrderCommitted,
+    PaymentEvent, PaymentEventKind, Shortfall, StoredOrder,
+};
+
+use cartsync_core::protocol::v1::{Order, PaymentIntent};
 use cartsync_core::{AppliedEvent, BatchDecision, Cart, IdempotencyRecord, MergeReport, MutationId, Options, Sku};
 use cartsync_core::{Command, Money};
 use serde::{Deserialize, Serialize};
@@ -296,18 +303,42 @@ pub trait CartStore: Send + Sync {
         now: u64,
     ) -> Result<(CartRecord, MergeReport), StoreError>;
 
-    /// The order this cart got for this checkout key, if any.
+    /// The order this cart got for this checkout key, if any, with its
+    /// current status and payment intent.
     async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>, StoreError>;
 
-    /// Closes the cart (open, at `expected_version`) and stores the order,
-    /// in one transaction. `VersionConflict` if the cart moved on.
-    async fn commit_order(
-        &self,
-        cart: CartId,
-        expected_version: u64,
-        key: &str,
-        order: &Order,
-    ) -> Result<(), StoreError>;
+    /// An order by id, with its current status and payment intent.
+    async fn order(&self, id: &str) -> Result<Option<StoredOrder>, StoreError>;
+
+    /// Closes the cart (open, at `expected_version`), stores the order and
+    /// takes and holds its stock, all in one transaction: either all of it
+    /// or nothing. `VersionConflict` if the cart moved on (or was closed);
+    /// `OutOfStock` (nothing written) when some SKU has fewer units than
+    /// the order needs, so concurrent checkouts of the last unit create one
+    /// order, whichever process they reach.
+    async fn commit_order(&self, commit: OrderCommit<'_>) -> Result<OrderCommitted, StoreError>;
+
+    /// Stores a payment intent for its order unless one is stored under the
+    /// same `(provider, idempotency_key)`; returns the stored one, with its
+    /// current status.
+    async fn put_payment_intent(&self, intent: NewIntent<'_>) -> Result<PaymentIntent, StoreError>;
+
+    /// Applies a verified provider event once per `(provider, event_id)`,
+    /// in one transaction with the order's status, its holds and the stock
+    /// (see `orders.rs` for what each event does).
+    async fn apply_payment_event(&self, event: &PaymentEvent) -> Result<EventApplied, StoreError>;
+
+    /// Orders still waiting for payment whose hold ran out by `now` (at
+    /// most `limit`): their stock is given back, they become `expired` and
+    /// their intents `canceled`, each order in one transaction. Returns
+    /// their ids.
+    async fn expire_holds(&self, now: u64, limit: usize) -> Result<Vec<String>, StoreError>;
+
+    /// Units of `sku` in stock, if the inventory tracks it.
+    async fn stock(&self, sku: &Sku) -> Result<Option<u32>, StoreError>;
+
+    /// Sets the stock of `sku` (admin, and the conformance suite).
+    async fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), StoreError>;
 
     /// Deletes anonymous carts (open or merged) not updated since `cutoff`,
     /// with their tokens, events and idempotency records.

@@ -96,18 +96,34 @@ impl CartStore for Timed {
         self.time("order_for_key", self.inner.order_for_key(cart, key)).await
     }
 
-    async fn commit_order(
-        &self,
-        cart: CartId,
-        expected_version: u64,
-        key: &str,
-        order: &Order,
-    ) -> Result<(), StoreError> {
-        self.time(
-            "commit_order",
-            self.inner.commit_order(cart, expected_version, key, order),
-        )
-        .await
+    async fn order(&self, id: &str) -> Result<Option<StoredOrder>, StoreError> {
+        self.time("order", self.inner.order(id)).await
+    }
+
+    async fn commit_order(&self, commit: OrderCommit<'_>) -> Result<OrderCommitted, StoreError> {
+        self.time("commit_order", self.inner.commit_order(commit)).await
+    }
+
+    async fn put_payment_intent(&self, intent: NewIntent<'_>) -> Result<PaymentIntent, StoreError> {
+        self.time("put_payment_intent", self.inner.put_payment_intent(intent))
+            .await
+    }
+
+    async fn apply_payment_event(&self, event: &PaymentEvent) -> Result<EventApplied, StoreError> {
+        self.time("apply_payment_event", self.inner.apply_payment_event(event))
+            .await
+    }
+
+    async fn expire_holds(&self, now: u64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.time("expire_holds", self.inner.expire_holds(now, limit)).await
+    }
+
+    async fn stock(&self, sku: &Sku) -> Result<Option<u32>, StoreError> {
+        self.time("stock", self.inner.stock(sku)).await
+    }
+
+    async fn set_stock(&self, sku: &Sku, stock: u32) -> Result<(), StoreError> {
+        self.time("set_stock", self.inner.set_stock(sku, stock)).await
     }
 
     async fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize, StoreError> {

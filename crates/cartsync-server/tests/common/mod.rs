@@ -48,8 +48,17 @@ pub fn config_for(url: String, dev: bool) -> Config {
         header_timeout_ms: 10_000,
         body_timeout_ms: 10_000,
         max_connections: None,
+        hold_expiry_secs: 3600,
+        payment_callback_secret: Some(CALLBACK_SECRET.into()),
+        payment_callback_tolerance_secs: 300,
+        bank_beneficiary: "Tidewater Supply Co.".into(),
+        bank_iban: "DE89 3704 0044 0532 0130 00".into(),
+        bank_bic: "COBADEFFXXX".into(),
     }
 }
+
+/// The secret test servers verify payment callbacks with.
+pub const CALLBACK_SECRET: &str = "test-callback-secret";
 
 /// One server instance. Dropping it drops the router; the temp dir lives as
 /// long as the `Server` that created it.
@@ -211,6 +220,70 @@ impl Server {
             &headers,
         )
         .await
+    }
+
+    /// Sets the destination (DE 10115) and selects standard shipping, as a
+    /// shopper does before checkout; asserts both applied.
+    pub async fn ship(&self, token: &str) -> Value {
+        self.ship_to(token, "DE", "10115", "standard", None).await
+    }
+
+    /// Sets the destination and selects `option`; asserts both applied.
+    pub async fn ship_to(&self, token: &str, country: &str, postal: &str, option: &str, bearer: Option<&str>) -> Value {
+        let mutations = vec![
+            with_id(
+                &uuid(),
+                None,
+                json!({"type": "set_destination", "country": country, "postal_code": postal}),
+            ),
+            with_id(&uuid(), None, json!({"type": "select_shipping", "option": option})),
+        ];
+        let r = match bearer {
+            Some(b) => self.mutate_as(token, b, mutations).await,
+            None => self.mutate(token, mutations).await,
+        };
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        for result in r.body["results"].as_array().unwrap() {
+            assert_eq!(result["status"], "applied", "{:?}", r.body);
+        }
+        r.body["cart"].clone()
+    }
+
+    /// Checkout at the total and tax the cart shows now.
+    pub async fn checkout_as_shown(&self, token: &str, key: &str) -> Resp {
+        let cart = self.cart(token).await;
+        let total = &cart["totals"]["estimated_total"];
+        let tax = &cart["totals"]["tax"];
+        self.send(
+            Method::POST,
+            &format!("/api/v1/carts/{token}/checkout"),
+            Some(json!({"expected_total": total, "expected_tax": tax})),
+            &[("idempotency-key", key)],
+        )
+        .await
+    }
+
+    /// The bank's callback, signed with the test secret at `t` (seconds).
+    pub async fn bank_callback(&self, body: &Value, t: u64) -> Resp {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let sig = cartsync_server::payment::signature::sign(CALLBACK_SECRET.as_bytes(), t, &bytes);
+        self.raw(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/payments/bank_transfer/callback")
+                .header("content-type", "application/json")
+                .header("cartsync-signature", sig)
+                .body(Body::from(bytes))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// An order as `GET /orders/{id}` shows it.
+    pub async fn order(&self, id: &str) -> Value {
+        let r = self.get(&format!("/api/v1/orders/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body["order"].clone()
     }
 
     /// Units left in the inventory.

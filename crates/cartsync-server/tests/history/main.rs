@@ -26,6 +26,7 @@ mod wgl;
 mod world;
 
 use cartsync_core::{AppliedEvent, Cart, Command, Limits, Mutation, MutationId, Random, SplitMix64};
+use cartsync_server::catalog::DemoCatalog;
 use common::process::http;
 use model::{CartModel, Input, Output, State};
 use serde_json::{json, Value};
@@ -320,6 +321,8 @@ async fn check(
     let addr = world.addrs[0];
     let db = world.pair.primary.client("cartsync").await;
     let limits = Limits::default();
+    // The bundled catalog, as the servers run it.
+    let catalog = Arc::new(DemoCatalog::bundled().expect("the bundled catalog loads"));
     let (mut acked, mut refused, mut unknown, mut unknown_applied, mut reads, mut ops_checked) = (0, 0, 0, 0, 0, 0);
     let (mut lost, mut doubled, mut strays) = (0, 0, 0);
     let mut problems: Vec<String> = Vec::new();
@@ -420,7 +423,10 @@ async fn check(
             .collect();
         ops_checked += history.len();
         let verdict = wgl::check(
-            &CartModel { limits: limits.clone() },
+            &CartModel {
+                limits: limits.clone(),
+                catalog: Some(catalog.clone()),
+            },
             State::new(Cart::default()),
             &history,
             20_000_000,

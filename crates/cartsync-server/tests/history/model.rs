@@ -1,10 +1,13 @@
 //! The cart as a sequential object, for the linearizability check: the
 //! state is the core's cart, a mutation is decided by the core's
 //! `decide_batch` (what the authority must have done, one mutation at a
-//! time), a read answers the version and contents.
+//! time) with the server's own catalog checks when a catalog is given (a
+//! shipping option the bag cannot take is refused), a read answers the
+//! version and contents.
 
 use super::wgl::Model;
-use cartsync_core::{decide_batch, Cart, Limits, Mutation, MutationStatus};
+use cartsync_core::{decide_batch, Cart, CommandCheck, Limits, Mutation, MutationStatus};
+use cartsync_server::catalog::{CatalogCheck, DemoCatalog};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
@@ -70,6 +73,9 @@ pub fn contents(cart: &Cart) -> String {
 
 pub struct CartModel {
     pub limits: Limits,
+    /// The catalog the servers run with; `None` accepts every SKU and
+    /// shipping option.
+    pub catalog: Option<std::sync::Arc<DemoCatalog>>,
 }
 
 impl Model for CartModel {
@@ -87,12 +93,16 @@ impl Model for CartModel {
                 Some(_) => None,
             },
             Input::Mutate(m) => {
+                let check: &dyn CommandCheck = match &self.catalog {
+                    Some(catalog) => &CatalogCheck(catalog.as_ref(), &self.limits),
+                    None => &(),
+                };
                 let d = decide_batch(
                     &state.cart,
                     &BTreeMap::new(),
                     std::slice::from_ref(m),
                     &self.limits,
-                    &(),
+                    check,
                     0,
                 )
                 .ok()?;
@@ -146,6 +156,7 @@ mod tests {
     fn lin(h: &[Op<Input, Output>]) -> bool {
         let model = CartModel {
             limits: Limits::default(),
+            catalog: None,
         };
         check(&model, State::new(Cart::default()), h, 1_000_000).linearizable
     }

@@ -137,65 +137,13 @@ pub async fn reattach_mints_a_token_for_the_account_cart(s: &dyn CartStore) {
     );
 }
 
-fn order(id: &str) -> Order {
-    Order {
-        id: id.into(),
-        status: "pending_payment".into(),
-        lines: vec![],
-        coupons: vec![],
-        shipping_option: None,
-        totals: Totals {
-            subtotal: Money::zero("EUR"),
-            discount: Money::zero("EUR"),
-            estimated_total: Money::zero("EUR"),
-        },
-        created_at: 1,
-    }
-}
-
-pub async fn order_closes_once(s: &dyn CartStore) {
-    let r = s.create_cart(&token(1), 10).await.expect("create");
-    commit(s, r.id, &[add(1, "tee", 1)], 20).await.expect("commit");
-    assert!(matches!(
-        s.commit_order(r.id, 0, "k", &order("o0")).await,
-        Err(StoreError::VersionConflict { .. })
-    ));
-    s.commit_order(r.id, 1, "k", &order("o1")).await.expect("order");
-    assert_eq!(s.order_for_key(r.id, "k").await.expect("lookup"), Some(order("o1")));
-    assert_eq!(s.order_for_key(r.id, "other").await.expect("lookup"), None);
-    assert_eq!(
-        s.load(r.id).await.expect("load").state,
-        CartState::Closed { order_id: "o1".into() }
-    );
-    assert!(matches!(
-        s.commit_order(r.id, 1, "k2", &order("o2")).await,
-        Err(StoreError::VersionConflict { .. })
-    ));
-    let d = decide_batch(
-        &s.load(r.id).await.expect("load").cart,
-        &BTreeMap::new(),
-        &[add(2, "mug", 1)],
-        &Limits::default(),
-        &(),
-        30,
-    )
-    .expect("decide");
-    assert!(
-        matches!(
-            s.commit_batch(BatchCommit::new(r.id, 1, &d, &[], 30)).await,
-            Err(StoreError::VersionConflict { .. })
-        ),
-        "closed carts take no mutations"
-    );
-}
-
 pub async fn expiry(s: &dyn CartStore) {
     let old = s.create_cart(&token(1), 10).await.expect("create");
     commit(s, old.id, &[add(1, "tee", 1)], 10).await.expect("commit");
     let fresh = s.create_cart(&token(2), 1_000).await.expect("create");
     let closed = s.create_cart(&token(3), 10).await.expect("create");
     commit(s, closed.id, &[add(2, "tee", 1)], 10).await.expect("commit");
-    s.commit_order(closed.id, 1, "k", &order("o")).await.expect("order");
+    place(s, closed.id, 1, "k", &order("o", 0), &[]).await;
     let base = Cart {
         owner: Some("cy".into()),
         ..Cart::default()

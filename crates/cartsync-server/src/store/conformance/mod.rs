@@ -13,9 +13,14 @@ use std::collections::BTreeMap;
 
 mod accounts;
 mod concurrency;
+mod orders;
+mod payments;
 
 pub use accounts::*;
 pub use concurrency::*;
+pub use orders::*;
+use orders::{order, place};
+pub use payments::*;
 
 /// One `#[tokio::test]` per conformance check. `$make` is an async block
 /// or expression evaluating to a fresh, empty `Arc<dyn CartStore>`-like
@@ -37,6 +42,14 @@ macro_rules! store_conformance_tests {
             merge_into_existing_is_conditional,
             reattach_mints_a_token_for_the_account_cart,
             order_closes_once,
+            order_holds_its_stock_all_or_nothing,
+            concurrent_orders_of_the_last_unit,
+            payment_intent_is_kept_per_key,
+            captured_payment_marks_paid_and_keeps_the_stock,
+            failed_payment_releases_the_stock_at_once,
+            payment_events_apply_once,
+            expired_holds_are_released,
+            payment_racing_expiry_keeps_stock_consistent,
             expiry,
             replay_and_repair,
             updated_carts_page_in_order,

@@ -13,6 +13,7 @@
 
 mod batch;
 mod connect;
+mod orders;
 mod rows;
 mod writes;
 
@@ -20,11 +21,11 @@ pub use batch::COMMIT_SQL as BATCH_SQL;
 pub use connect::{classify, classify_pool, is_postgres_url, is_unreplicated_commit, PgOptions};
 
 use super::{
-    BatchCommit, CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, PassGuard, ReplaySource, Revision,
-    StoreError, TokenHash,
+    BatchCommit, CartHead, CartId, CartRecord, CartStore, EventApplied, EventRow, MergeCommit, NewIntent, OrderCommit,
+    OrderCommitted, PassGuard, PaymentEvent, ReplaySource, Revision, StoreError, StoredOrder, TokenHash,
 };
 use batch::BatchRow;
-use cartsync_core::protocol::v1::Order;
+use cartsync_core::protocol::v1::{Order, PaymentIntent};
 use cartsync_core::{Cart, IdempotencyRecord, MergeReport, MutationId};
 use deadpool_postgres::{Object, Pool};
 use rows::*;
@@ -270,38 +271,48 @@ impl CartStore for PostgresStore {
     }
 
     async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {
+        orders::order_for_key(self, cart, key).await
+    }
+
+    async fn order(&self, id: &str) -> Result<Option<StoredOrder>> {
+        orders::order(self, id).await
+    }
+
+    async fn commit_order(&self, commit: OrderCommit<'_>) -> Result<OrderCommitted> {
+        orders::commit_order(self, &commit).await
+    }
+
+    async fn put_payment_intent(&self, intent: NewIntent<'_>) -> Result<PaymentIntent> {
+        orders::put_intent(self, &intent).await
+    }
+
+    async fn apply_payment_event(&self, event: &PaymentEvent) -> Result<EventApplied> {
+        orders::apply_event(self, event).await
+    }
+
+    async fn expire_holds(&self, now: u64, limit: usize) -> Result<Vec<String>> {
+        orders::expire_holds(self, now, limit).await
+    }
+
+    async fn stock(&self, sku: &cartsync_core::Sku) -> Result<Option<u32>> {
         let rows = self
-            .query(
-                "SELECT body FROM orders WHERE cart_id = $1 AND idempotency_key = $2",
-                &[&cart, &key],
-            )
+            .query("SELECT stock FROM inventory WHERE sku = $1", &[&sku.as_str()])
             .await?;
         match rows.first() {
-            Some(row) => Ok(Some(parse(row.try_get::<_, &str>(0).map_err(StoreError::backend)?)?)),
+            Some(r) => Ok(Some(
+                u32::try_from(r.try_get::<_, i32>(0).map_err(StoreError::backend)?).unwrap_or(0),
+            )),
             None => Ok(None),
         }
     }
 
-    async fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<()> {
-        let body = json(order)?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(classify)?;
-        let changed = tx
-            .execute(
-                "UPDATE carts SET state = 'closed', order_id = $1, revision = revision + 1
-                 WHERE id = $2 AND version = $3 AND state = 'open'",
-                &[&order.id, &cart, &to_i64(expected_version)],
-            )
-            .await
-            .map_err(classify)?;
-        one_row_or_conflict(&tx, changed, cart, expected_version).await?;
-        tx.execute(
-            "INSERT INTO orders (id, cart_id, idempotency_key, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&order.id, &cart, &key, &body, &to_i64(order.created_at)],
+    async fn set_stock(&self, sku: &cartsync_core::Sku, stock: u32) -> Result<()> {
+        self.execute(
+            "INSERT INTO inventory (sku, stock) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock",
+            &[&sku.as_str(), &i32::try_from(stock).unwrap_or(i32::MAX)],
         )
         .await
-        .map_err(classify)?;
-        tx.commit().await.map_err(classify)
+        .map(drop)
     }
 
     async fn expire_anonymous_carts(&self, cutoff: u64) -> Result<usize> {

@@ -5,16 +5,17 @@
 //! the blocking pool. The async methods only hand work to those threads.
 
 mod batch;
+mod orders;
 mod rows;
 pub(crate) mod schema;
 mod writer;
 
 use super::{
-    BatchCommit, CartHead, CartId, CartRecord, CartStore, EventRow, MergeCommit, PassGuard, ReplaySource, Revision,
-    StoreError, TokenHash,
+    BatchCommit, CartHead, CartId, CartRecord, CartStore, EventApplied, EventRow, MergeCommit, NewIntent, OrderCommit,
+    OrderCommitted, PassGuard, PaymentEvent, ReplaySource, Revision, StoreError, StoredOrder, TokenHash,
 };
 use batch::BatchJob;
-use cartsync_core::protocol::v1::Order;
+use cartsync_core::protocol::v1::{Order, PaymentIntent};
 use cartsync_core::{AppliedEvent, Cart, IdempotencyRecord, MergeReport, MutationId};
 use rows::*;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -279,37 +280,78 @@ impl CartStore for SqliteStore {
 
     async fn order_for_key(&self, cart: CartId, key: &str) -> Result<Option<Order>> {
         let key = key.to_string();
-        self.read(move |tx| {
-            let body: Option<String> = tx
-                .query_row(
-                    "SELECT body FROM orders WHERE cart_id = ?1 AND idempotency_key = ?2",
-                    params![cart, key],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            body.map(|b| serde_json::from_str(&b).map_err(StoreError::from))
-                .transpose()
+        self.read(move |tx| orders::order_for_key(tx, cart, &key)).await
+    }
+
+    async fn order(&self, id: &str) -> Result<Option<StoredOrder>> {
+        let id = id.to_string();
+        self.read(move |tx| orders::order(tx, &id)).await
+    }
+
+    async fn commit_order(&self, commit: OrderCommit<'_>) -> Result<OrderCommitted> {
+        let (order, key, holds) = (commit.order.clone(), commit.key.to_string(), commit.holds.to_vec());
+        let (cart, expected_version) = (commit.cart, commit.expected_version);
+        self.write(move |tx| {
+            let commit = OrderCommit {
+                cart,
+                expected_version,
+                key: &key,
+                order: &order,
+                holds: &holds,
+            };
+            orders::commit_order(tx, &commit)
         })
         .await
     }
 
-    async fn commit_order(&self, cart: CartId, expected_version: u64, key: &str, order: &Order) -> Result<()> {
-        let (key, order) = (key.to_string(), order.clone());
+    async fn put_payment_intent(&self, n: NewIntent<'_>) -> Result<PaymentIntent> {
+        let (provider, key, order_id) = (
+            n.provider.to_string(),
+            n.idempotency_key.to_string(),
+            n.order_id.to_string(),
+        );
+        let (intent, reference) = (n.intent.clone(), n.reference.map(str::to_string));
         self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE carts SET state = 'closed', order_id = ?1 WHERE id = ?2 AND version = ?3 AND state = 'open'",
-                params![order.id, cart, to_i64(expected_version)],
-            )?;
-            one_row_or_conflict(tx, changed, cart, expected_version)?;
+            let n = NewIntent {
+                provider: &provider,
+                idempotency_key: &key,
+                order_id: &order_id,
+                intent: &intent,
+                reference: reference.as_deref(),
+            };
+            orders::put_intent(tx, &n)
+        })
+        .await
+    }
+
+    async fn apply_payment_event(&self, event: &PaymentEvent) -> Result<EventApplied> {
+        let event = event.clone();
+        self.write(move |tx| orders::apply_event(tx, &event)).await
+    }
+
+    async fn expire_holds(&self, now: u64, limit: usize) -> Result<Vec<String>> {
+        self.write(move |tx| orders::expire_holds(tx, now, limit)).await
+    }
+
+    async fn stock(&self, sku: &cartsync_core::Sku) -> Result<Option<u32>> {
+        let sku = sku.clone();
+        self.read(move |tx| {
+            let stock: Option<i64> = tx
+                .query_row("SELECT stock FROM inventory WHERE sku = ?1", [sku.as_str()], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            Ok(stock.map(|s| u32::try_from(s).unwrap_or(0)))
+        })
+        .await
+    }
+
+    async fn set_stock(&self, sku: &cartsync_core::Sku, stock: u32) -> Result<()> {
+        let sku = sku.clone();
+        self.write(move |tx| {
             tx.execute(
-                "INSERT INTO orders (id, cart_id, idempotency_key, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    order.id,
-                    cart,
-                    key,
-                    serde_json::to_string(&order)?,
-                    to_i64(order.created_at)
-                ],
+                "INSERT INTO inventory (sku, stock) VALUES (?1, ?2) ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock",
+                params![sku.as_str(), stock],
             )?;
             Ok(())
         })

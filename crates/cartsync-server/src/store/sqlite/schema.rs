@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_inventory.sql"),
     include_str!("../../../migrations/sqlite/0003_updated_index.sql"),
+    include_str!("../../../migrations/sqlite/0004_checkout.sql"),
     include_str!("../../../migrations/sqlite/0005_merge_report.sql"),
 ];
 
