@@ -5,6 +5,7 @@
 //! answers; none holds a borrow while the page's code runs.
 
 use crate::hub::{now, Hub, Shared};
+use cartsync_core::engine::StorageChange;
 use cartsync_core::MutationId;
 use js_sys::{Function, Promise, Reflect};
 use std::cell::RefCell;
@@ -111,10 +112,22 @@ pub fn start(hub: &Shared) {
             let Ok(event) = event.dyn_into::<web_sys::StorageEvent>() else {
                 return;
             };
-            let Some(key) = event.key() else { return };
             with_hub(&w, |h| {
-                if let Some(own) = h.storage.own_key(&key).map(str::to_string) {
-                    h.storage_changed(&own);
+                if !h.storage.is_area(&event) {
+                    return;
+                }
+                match event.key() {
+                    Some(key) => {
+                        if let Some(own) = h.storage.own_key(&key).map(str::to_string) {
+                            h.storage_changed(&own);
+                        }
+                    }
+                    // `localStorage.clear()` in another tab: storage as it is now.
+                    None => {
+                        let change = StorageChange::Cleared(Box::new(h.storage.read_all()));
+                        let actions = h.engine.on_storage(change, now());
+                        h.run(actions);
+                    }
                 }
             });
         }),
@@ -211,6 +224,15 @@ impl Tabs {
                 h.run(actions);
             })
         });
+    }
+
+    /// Gives the Web Lock up for good (the engine stepped aside); a lock
+    /// not granted yet is given back when it comes (the engine answers it
+    /// with another step-down).
+    pub fn step_down(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
     }
 
     /// Lets go of everything: listeners, timers, the lock.

@@ -72,12 +72,14 @@ impl CartClient {
     }
 }
 
-const VECTORS: [(&str, &str); 5] = [
+const VECTORS: [(&str, &str); 7] = [
     ("apply", include_str!("fixtures/v1/apply.json")),
     ("authority", include_str!("fixtures/v1/authority.json")),
     ("merge", include_str!("fixtures/v1/merge.json")),
     ("rebase", include_str!("fixtures/v1/rebase.json")),
     ("errors", include_str!("fixtures/v1/errors.json")),
+    ("shipping", include_str!("fixtures/v1/shipping.json")),
+    ("tax", include_str!("fixtures/v1/tax.json")),
 ];
 
 #[wasm_bindgen_test]
@@ -290,6 +292,44 @@ async fn errors_are_cart_error_objects_and_change_nothing() {
         assert_eq!(get(&err, &["code"]).as_string().as_deref(), Some(code));
     }
     assert_eq!(get(&client.view().unwrap(), &["pending"]).as_f64(), Some(0.0));
+    client.close();
+}
+
+/// `setDestination` through the JS surface: the core's rules refuse a
+/// malformed address with a `CartError` and store nothing; a valid one is
+/// stored canonical and shown camelCase in the view.
+#[wasm_bindgen_test]
+async fn set_destination_is_validated_and_shown_camel_case() {
+    let client = CartClient::open(options(&unique("destination"), Some(&silent_fetch())))
+        .await
+        .unwrap();
+    let destination = |country: &str, postal: &str| {
+        let o = Object::new();
+        Reflect::set(&o, &"country".into(), &country.into()).unwrap();
+        Reflect::set(&o, &"postalCode".into(), &postal.into()).unwrap();
+        JsValue::from(o)
+    };
+    for (arg, code) in [
+        (destination("DE", "1011"), "invalid_destination"),
+        (destination("Germany", "10115"), "invalid_destination"),
+        (item("tee", 1), "bad_request"),
+    ] {
+        let err = client.call("setDestination", &[&arg]).unwrap_err();
+        assert_eq!(get(&err, &["name"]).as_string().as_deref(), Some("CartError"));
+        assert_eq!(get(&err, &["code"]).as_string().as_deref(), Some(code));
+    }
+    assert_eq!(get(&client.view().unwrap(), &["pending"]).as_f64(), Some(0.0));
+    let view = client.call("setDestination", &[&destination("nl", "1234ab")]).unwrap();
+    assert_eq!(
+        get(&view, &["destination", "country"]).as_string().as_deref(),
+        Some("NL")
+    );
+    assert_eq!(
+        get(&view, &["destination", "postalCode"]).as_string().as_deref(),
+        Some("1234 AB")
+    );
+    assert_eq!(get(&view, &["pending"]).as_f64(), Some(1.0));
+    assert!(Array::is_array(&get(&view, &["shippingOptions"])));
     client.close();
 }
 
@@ -710,5 +750,232 @@ async fn mutation_ids_are_uuid_v4_in_their_own_storage_keys() {
         let parsed = MutationId::parse(&id).expect("a hyphenated UUID");
         assert_eq!(parsed.0.get_version_num(), 4, "{id}");
     }
+    client.close();
+}
+
+// ---- storage faults ----
+
+/// Events heard, as `(type, code, key)`.
+type Heard = Rc<RefCell<Vec<(String, String, String)>>>;
+
+/// Every event a client emits.
+fn record_events(client: &CartClient) -> (Heard, Function) {
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let sink = heard.clone();
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let field = |k: &str| get(&e, &[k]).as_string().unwrap_or_default();
+        sink.borrow_mut().push((field("type"), field("code"), field("key")));
+    });
+    let unsubscribe = client.subscribe(listener.as_ref().unchecked_ref());
+    listener.forget();
+    (heard, unsubscribe)
+}
+
+fn storage_errors(heard: &RefCell<Vec<(String, String, String)>>) -> Vec<(String, String)> {
+    heard
+        .borrow()
+        .iter()
+        .filter(|(t, _, _)| t == "storageError")
+        .map(|(_, code, key)| (code.clone(), key.clone()))
+        .collect()
+}
+
+fn local_storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+/// The namespace's keys, as a clear would leave them: gone (other
+/// namespaces, and other tests, keep theirs).
+fn clear_namespace(ns: &str) {
+    let storage = local_storage();
+    let keys: Vec<String> = (0..storage.length().unwrap())
+        .filter_map(|i| storage.key(i).unwrap())
+        .filter(|k| k.starts_with(&format!("{ns}/")))
+        .collect();
+    for k in keys {
+        storage.remove_item(&k).unwrap();
+    }
+}
+
+fn namespace_keys(ns: &str, prefix: &str) -> Vec<String> {
+    let storage = local_storage();
+    let prefix = format!("{ns}/{prefix}");
+    (0..storage.length().unwrap())
+        .filter_map(|i| storage.key(i).unwrap())
+        .filter(|k| k.starts_with(&prefix))
+        .collect()
+}
+
+/// What another tab's write (`key`), or `localStorage.clear()` (`None`),
+/// sends this one: a `storage` event on localStorage.
+fn storage_event(key: Option<&str>) {
+    let dispatch = Function::new_with_args(
+        "key",
+        "window.dispatchEvent(new StorageEvent('storage', { key, storageArea: localStorage }))",
+    );
+    let key = key.map_or(JsValue::NULL, JsValue::from_str);
+    dispatch.call1(&JsValue::NULL, &key).unwrap();
+}
+
+/// Storage cleared under the page, by another tab (`localStorage.clear()`:
+/// a `storage` event without a key) or in this tab with no event ("Clear
+/// site data", found after the next send): what the page holds is written
+/// back, nothing is lost, and the shop hears `storage_cleared` once.
+#[wasm_bindgen_test]
+async fn storage_cleared_under_the_page_is_written_back_and_told() {
+    let fake = Rc::new(RefCell::new(Fake::default()));
+    fake.borrow_mut().faults.extend([Fault::Hang, Fault::Hang]);
+    let ns = unique("cleared");
+    let client = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
+    let (heard, _unsubscribe) = record_events(&client);
+    client.add_item(item("tee", 1)).unwrap();
+    assert_eq!(namespace_keys(&ns, "cartsync:v1:m:").len(), 1);
+    // Another tab clears localStorage.
+    clear_namespace(&ns);
+    // (The tab listens once it has joined the others: shortly after open.)
+    eventually("written back when the event comes", || {
+        storage_event(None);
+        namespace_keys(&ns, "cartsync:v1:m:").len() == 1
+    })
+    .await;
+    sleep(0).await;
+    assert_eq!(
+        storage_errors(&heard),
+        vec![("storage_cleared".to_string(), String::new())]
+    );
+    // This tab's storage cleared with no event: found when the next
+    // attempt (after the hanging one times out) goes.
+    clear_namespace(&ns);
+    eventually("written back after the next send", || {
+        namespace_keys(&ns, "cartsync:v1:m:").len() == 1
+    })
+    .await;
+    // (A flush rejects when an attempt fails after it started: the hang.)
+    let mut flushed = client.flush().await;
+    for _ in 0..5 {
+        if flushed.is_ok() {
+            break;
+        }
+        flushed = client.flush().await;
+    }
+    flushed.unwrap();
+    assert_eq!(fake.borrow().applied, 1, "the command reached the server once");
+    assert_eq!(get(&client.view().unwrap(), &["pending"]).as_f64(), Some(0.0));
+    assert_eq!(
+        storage_errors(&heard).len(),
+        2,
+        "each clear told once: {:?}",
+        heard.borrow()
+    );
+    assert!(
+        local_storage()
+            .get_item(&format!("{ns}/cartsync:v1:token"))
+            .unwrap()
+            .is_some(),
+        "the cart token is back in storage"
+    );
+    client.close();
+}
+
+/// A record edited by hand into garbage is told once by key
+/// (`storage_corrupt`), left in place, and everything else loads.
+#[wasm_bindgen_test]
+async fn an_unreadable_record_is_told_once_and_the_rest_loads() {
+    let ns = unique("corrupt");
+    let first = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
+    first.add_item(item("tee", 2)).unwrap();
+    first.close();
+    let storage = local_storage();
+    let garbage = "cartsync:v1:m:0b3c1a7e-9d5f-4c1e-8a55-3f0f6a0e2b11";
+    storage.set_item(&format!("{ns}/{garbage}"), "{not json").unwrap();
+    let second = CartClient::open(options(&ns, Some(&silent_fetch()))).await.unwrap();
+    let (heard, _unsubscribe) = record_events(&second);
+    sleep(0).await;
+    assert_eq!(
+        lines(&second.view().unwrap()),
+        vec![("tee".into(), 2.0)],
+        "the rest loads"
+    );
+    assert_eq!(
+        storage_errors(&heard),
+        vec![("storage_corrupt".to_string(), garbage.to_string())],
+        "told at open, with the key"
+    );
+    assert_eq!(
+        storage.get_item(&format!("{ns}/{garbage}")).unwrap().as_deref(),
+        Some("{not json"),
+        "left in place"
+    );
+    // Another tab writes garbage: told once, however often it comes.
+    let shaped = "cartsync:v1:m:5d2c6a10-2f4b-4b8e-9c3a-7e1d0f9a4c22";
+    storage
+        .set_item(&format!("{ns}/{shaped}"), r#"{"mutation": 7}"#)
+        .unwrap();
+    // (The tab listens once it has joined the others: shortly after open.)
+    eventually("garbage from another tab told", || {
+        storage_event(Some(&format!("{ns}/{shaped}")));
+        storage_errors(&heard).len() == 2
+    })
+    .await;
+    storage_event(Some(&format!("{ns}/{shaped}")));
+    sleep(0).await;
+    assert_eq!(storage_errors(&heard).len(), 2, "told once: {:?}", heard.borrow());
+    assert_eq!(storage_errors(&heard)[1].1, shaped);
+    second.add_item(item("mug", 1)).unwrap();
+    assert_eq!(get(&second.view().unwrap(), &["pending"]).as_f64(), Some(2.0));
+    second.close();
+    storage.remove_item(&format!("{ns}/{garbage}")).unwrap();
+    storage.remove_item(&format!("{ns}/{shaped}")).unwrap();
+}
+
+/// Another tab runs a newer cartsync (a record with a higher `format`):
+/// this page says so once (`storage_newer_format`), never writes over the
+/// record, stops sending and gives the flush lock up; its operations fail
+/// with that code; its commands still count.
+#[wasm_bindgen_test]
+async fn another_tab_in_a_newer_format_makes_this_page_step_aside() {
+    let fake = Rc::new(RefCell::new(Fake::default()));
+    let ns = unique("newer");
+    let client = CartClient::open(options(&ns, Some(&stub_fetch(fake.clone()))))
+        .await
+        .unwrap();
+    let (heard, _unsubscribe) = record_events(&client);
+    client.add_item(item("tee", 1)).unwrap();
+    client.flush().await.unwrap();
+    let cart_key = format!("{ns}/cartsync:v1:cart");
+    let newer = r#"{"format":2,"carts":{}}"#;
+    local_storage().set_item(&cart_key, newer).unwrap();
+    storage_event(Some(&cart_key));
+    sleep(0).await;
+    assert_eq!(
+        storage_errors(&heard),
+        vec![("storage_newer_format".to_string(), "cartsync:v1:cart".to_string())]
+    );
+    let err = client.flush().await.unwrap_err();
+    assert_eq!(
+        get(&err, &["code"]).as_string().as_deref(),
+        Some("storage_newer_format")
+    );
+    client.add_item(item("mug", 1)).unwrap();
+    assert_eq!(get(&client.view().unwrap(), &["pending"]).as_f64(), Some(1.0));
+    assert_eq!(
+        namespace_keys(&ns, "cartsync:v1:m:").len(),
+        1,
+        "its own record is stored"
+    );
+    sleep(50).await;
+    assert_eq!(fake.borrow().applied, 1, "nothing more was sent");
+    assert_eq!(local_storage().get_item(&cart_key).unwrap().as_deref(), Some(newer));
+    // The flush lock is free for the newer tab.
+    let free = Function::new_with_args(
+        "name",
+        "return navigator.locks.request(name, { ifAvailable: true }, (lock) => lock !== null)",
+    );
+    let got = free
+        .call1(&JsValue::NULL, &format!("cartsync-flush:{ns}/").into())
+        .unwrap();
+    assert_eq!(JsFuture::from(Promise::from(got)).await.unwrap().as_bool(), Some(true));
     client.close();
 }

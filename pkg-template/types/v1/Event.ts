@@ -17,4 +17,8 @@ command: string, code: string, message: string,
 /**
  * The line it touched, if any, so the UI can point at it.
  */
-line: LineKey | null, } | { "type": "reconciled", changes: Array<Reconciliation>, } | { "type": "conflict", server_version: number, } | { "type": "expired", mutation_id: MutationId, command: string, created_at: number, } | { "type": "merged", report: MergeReport, } | { "type": "cartReplaced", code: string, message: string, } | { "type": "storageError", code: string, message: string, };
+line: LineKey | null, } | { "type": "reconciled", changes: Array<Reconciliation>, } | { "type": "conflict", server_version: number, } | { "type": "expired", mutation_id: MutationId, command: string, created_at: number, } | { "type": "merged", report: MergeReport, } | { "type": "cartReplaced", code: string, message: string, } | { "type": "storageError", code: string, message: string, 
+/**
+ * The record concerned (without the namespace prefix), if one is.
+ */
+key: string | null, };

@@ -290,6 +290,7 @@ mod tests {
             key: "k".into(),
             body: CheckoutRequest {
                 expected_total: crate::money::Money::new(1, "EUR"),
+                expected_tax: None,
             },
         };
         let cases: Vec<(RequestKind, u16, Response)> = vec![
@@ -364,6 +365,7 @@ mod tests {
             key: "k".into(),
             body: crate::protocol::v1::CheckoutRequest {
                 expected_total: crate::money::Money::new(100, "EUR"),
+                expected_tax: None,
             },
         };
         let rejected = Json(serde_json::json!({

@@ -13,6 +13,17 @@ pub const STORAGE_FULL: &str = "storage_full";
 /// localStorage is missing or refuses every write (disabled, private mode
 /// in some browsers): nothing can be recorded.
 pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+/// localStorage was cleared under the page (another tab's
+/// `localStorage.clear()`, "Clear site data"): what the page held (pending
+/// changes, the cart token and cart, the user token, the checkout key) was
+/// written back. An event only.
+pub const STORAGE_CLEARED: &str = "storage_cleared";
+/// A stored record could not be read (edited by hand, damaged): it is left
+/// in place and read as absent; the event names its key. An event only.
+pub const STORAGE_CORRUPT: &str = "storage_corrupt";
+/// Another tab runs a newer cartsync (its records are in a newer format):
+/// this page stops sending and stops writing shared records; reload it.
+pub const STORAGE_NEWER_FORMAT: &str = "storage_newer_format";
 /// A client method needs a browser (localStorage, fetch) and ran elsewhere
 /// (server-side rendering).
 pub const UNSUPPORTED_ENVIRONMENT: &str = "unsupported_environment";
@@ -29,6 +40,9 @@ pub const CLIENT_CODES: &[&str] = &[
     NO_CART,
     STORAGE_FULL,
     STORAGE_UNAVAILABLE,
+    STORAGE_CLEARED,
+    STORAGE_CORRUPT,
+    STORAGE_NEWER_FORMAT,
     UNSUPPORTED_ENVIRONMENT,
     MODULE_LOAD_FAILED,
     CLIENT_CLOSED,
@@ -49,6 +63,13 @@ pub const HTTP_CODES: &[&str] = &[
     "method_not_allowed",
     "store_unavailable",
     "cache_unavailable",
+    "payment_unavailable",
+    "order_not_found",
+    "payment_intent_not_found",
+    "signature_invalid",
+    "signature_expired",
+    "callback_replayed",
+    "event_id_reused",
     "server_error",
 ];
 

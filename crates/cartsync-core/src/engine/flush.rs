@@ -12,6 +12,8 @@ impl Engine {
     /// Common tail of every input: send what can be sent, move operations
     /// on, keep the timer right, report a changed view.
     pub(super) fn finish(&mut self, now: u64, actions: &mut Vec<Action>) {
+        self.keep_aside(actions);
+        self.leave_ordered_cart(now, actions);
         self.pump(now, actions);
         self.progress_ops(now, actions);
         self.background_flush(actions);
@@ -26,6 +28,7 @@ impl Engine {
         }
         self.scheduled = wake;
         self.sync_view();
+        self.notice_shipping(actions);
         let shown = (self.outbox.len(), self.status(), self.last_error.clone());
         if shown != self.shown {
             self.shown = shown;
@@ -108,6 +111,11 @@ impl Engine {
         self.retry_at = None;
         self.in_flight = Some(in_flight);
         actions.push(Action::Send(request));
+        if !self.outbox.is_empty() {
+            // "Clear site data" in this tab sends no event: look whether
+            // storage still holds what is being sent (see `faults.rs`).
+            actions.push(Action::ReadStorage);
+        }
     }
 
     /// Surfaces and removes mutations too old to send.

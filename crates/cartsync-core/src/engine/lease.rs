@@ -50,6 +50,10 @@ impl Engine {
         let Some(state) = &mut self.lease else {
             return actions;
         };
+        if self.faults.outdated {
+            // Stepped aside for good (see `faults.rs`): no more checks.
+            return actions;
+        }
         let free = match &stored {
             None => true,
             Some(lease) => lease.holder == state.tab || lease.until <= now,

@@ -45,6 +45,7 @@
 mod answer;
 mod backoff;
 pub mod codes;
+mod faults;
 mod flush;
 mod handle;
 mod lease;
@@ -53,6 +54,7 @@ mod outbox;
 mod storage;
 mod types;
 mod view;
+mod view_terms;
 mod worker;
 
 #[cfg(test)]
@@ -62,11 +64,14 @@ pub use answer::{network_error, AnswerBody};
 pub use backoff::Backoff;
 pub use outbox::Outbox;
 pub use types::{
-    mutation_key, Action, CheckoutKey, Event, Failure, Lease, LineKey, OpId, Outcome, Persisted, Request, RequestId,
-    RequestKind, Response, ServerCart, Settled, StorageChange, StoredMutation, TokenRecord, CHECKOUT_KEY, LEASE_KEY,
-    MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY, USER_KEY,
+    key_format, mutation_key, Action, CheckoutKey, Event, Failure, FormatMarker, Lease, LineKey, OpId, Outcome,
+    Persisted, Request, RequestId, RequestKind, Response, ServerCart, Settled, StorageChange, StoredMutation,
+    TokenRecord, Unreadable, UnreadableRecord, CHECKOUT_KEY, FORMAT, LEASE_KEY, MUTATION_KEY_PREFIX, SERVER_CART_KEY,
+    TOKEN_KEY, USER_KEY,
 };
-pub use view::{optimistic_cart, optimistic_view, LineChanges, Status, SyncError, View, ViewChanges, ViewHead};
+pub use view::{
+    optimistic_cart, optimistic_view, rederive, LineChanges, Status, SyncError, View, ViewChanges, ViewHead,
+};
 pub use worker::WorkerSettled;
 
 use crate::apply::{apply_in_place, validate, Applied};
@@ -198,6 +203,11 @@ pub struct Engine {
     ops: Vec<ops::Op>,
     next_op: u64,
     lease: Option<lease::LeaseState>,
+    /// The selected shipping option the shopper was last told cannot take
+    /// the cart, and why (told once per option and reason).
+    shipping_notice: Option<(String, crate::shipping::ShippingReason)>,
+    /// Storage faults (see `faults.rs`).
+    faults: faults::Faults,
 }
 
 impl Engine {
@@ -242,13 +252,16 @@ impl Engine {
             ops: Vec::new(),
             next_op: 1,
             lease: None,
+            shipping_notice: None,
+            faults: faults::Faults::default(),
         };
         let mut actions = Vec::new();
         engine.load(persisted, true, &mut actions);
         engine.finish(now, &mut actions);
-        // A new engine's first view is news to nobody.
+        // A new engine's first view is news to nobody (nor is a shipping
+        // option it already shows as unavailable).
         engine.announced_rev = engine.view_rev;
-        actions.retain(|a| *a != Action::Emit(Event::Change));
+        actions.retain(|a| !matches!(a, Action::Emit(Event::Change | Event::Reconciled { .. })));
         (engine, actions)
     }
 
@@ -268,6 +281,7 @@ impl Engine {
             pending: self.outbox.iter().cloned().collect(),
             user: self.user.clone(),
             checkout: self.checkout_key.clone(),
+            unreadable: Vec::new(),
         }
     }
 
@@ -280,14 +294,16 @@ impl Engine {
         self.forget_uncommitted();
         validate(&command, &self.config.limits)?;
         self.sync_view();
+        if let Command::SelectShipping { option } = &command {
+            self.check_shipping(option)?;
+        }
         let body = &mut Optimistic {
             view: &mut self.optimistic,
             server: self.server.as_ref(),
         };
         let applied = apply_in_place(body, &command, &self.config.limits)?;
-        // What rebase would do with one more pending mutation: the server's
-        // totals are stale, and coupons judged on other lines are pending.
-        self.optimistic.totals = None;
+        // What rebase would do with one more pending mutation: coupons
+        // judged on other lines are pending, and the terms are judged again.
         if command.line_key().is_some() || matches!(command, Command::Clear {}) {
             for c in self
                 .optimistic
@@ -299,6 +315,7 @@ impl Engine {
                 c.reason = None;
             }
         }
+        view::rederive(&mut self.optimistic, self.server.as_ref(), false);
         let mutation = Mutation {
             id: rng.next_id(),
             base_version: self.server.as_ref().map(|c| c.version),
@@ -365,6 +382,7 @@ impl Engine {
         vec![Action::Emit(Event::StorageError {
             code: error.code,
             message: error.message,
+            key: None,
         })]
     }
 
@@ -404,6 +422,8 @@ impl Engine {
                 }
             }
             StorageChange::CheckoutKeyChanged(key) => self.checkout_key = key,
+            StorageChange::Unreadable(record) => self.unreadable(vec![record], &mut actions),
+            StorageChange::Cleared(storage) => self.cleared_by_another_tab(*storage, &mut actions),
         }
         self.finish(now, &mut actions);
         actions
@@ -414,7 +434,18 @@ impl Engine {
     /// may not have reached this tab as events yet.
     pub fn leadership_gained(&mut self, storage: Persisted, now: u64) -> Vec<Action> {
         let mut actions = Vec::new();
-        self.load(storage, false, &mut actions);
+        if self.lost(&storage) {
+            // Cleared under this page: what it holds is the truth.
+            self.cleared(storage, &mut actions);
+        } else {
+            self.load(storage, false, &mut actions);
+        }
+        if self.faults.outdated {
+            // Another tab runs a newer cartsync: it sends, not this one.
+            actions.push(Action::StepDown);
+            self.finish(now, &mut actions);
+            return actions;
+        }
         self.leader = true;
         self.refresh_wanted = self.token.is_some();
         self.backoff.reset();
@@ -546,7 +577,9 @@ impl Engine {
         ViewHead {
             coupons: &self.optimistic.coupons,
             shipping_option: self.optimistic.shipping_option.as_deref(),
-            totals: self.optimistic.totals.as_ref(),
+            destination: self.optimistic.destination.as_ref(),
+            shipping_options: &self.optimistic.shipping_options,
+            totals: self.optimistic.totals.as_deref(),
             version: self.optimistic.version,
             pending: self.outbox.len(),
             status: self.status(),
@@ -618,6 +651,8 @@ impl Engine {
         let lines = LineChanges::diff(&old.lines, &new.lines);
         let head = old.coupons != new.coupons
             || old.shipping_option != new.shipping_option
+            || old.destination != new.destination
+            || old.shipping_options != new.shipping_options
             || old.totals != new.totals
             || old.version != new.version;
         if lines != LineChanges::None || head {
@@ -626,6 +661,35 @@ impl Engine {
             self.view_rev += 1;
         }
         self.basis = self.sources();
+    }
+
+    /// The authority's check of `select_shipping`, on the optimistic view:
+    /// an option the rules do not have, or one that cannot take the cart
+    /// as it is, is refused with the code the authority would give. Without
+    /// the rules (no server cart yet) or with lines of unknown weight, the
+    /// authority decides.
+    fn check_shipping(&self, option: &str) -> Result<(), CartError> {
+        let view = &self.optimistic;
+        let Some(rules) = &view.rules else { return Ok(()) };
+        crate::shipping::check_select(&rules.shipping, &view.lines, view.destination.as_ref(), option)
+    }
+
+    /// Tells the shopper, once, when the selected shipping option can no
+    /// longer take the cart (a `reconciled` notice; the selection stays).
+    fn notice_shipping(&mut self, actions: &mut Vec<Action>) {
+        let Ok(now) = view_terms::selected_unavailable(&self.optimistic) else {
+            return;
+        };
+        if now != self.shipping_notice {
+            if let Some((option, reason)) = &now {
+                let change = crate::rebase::Reconciliation::ShippingUnavailable {
+                    option: option.clone(),
+                    cause: reason.clone(),
+                };
+                actions.push(Action::Emit(Event::Reconciled { changes: vec![change] }));
+            }
+            self.shipping_notice = now;
+        }
     }
 }
 

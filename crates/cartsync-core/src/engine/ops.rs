@@ -185,6 +185,7 @@ impl Engine {
                 let (token, version) = (token.clone(), server.version);
                 let body = CheckoutRequest {
                     expected_total: totals.estimated_total.clone(),
+                    expected_tax: totals.tax.clone(),
                 };
                 let key = match (key, &self.checkout_key) {
                     (Some(key), _) => key.clone(),
@@ -194,6 +195,7 @@ impl Engine {
                             token: token.clone(),
                             version,
                             key: fresh_key.clone(),
+                            ordered: false,
                         };
                         self.checkout_key = Some(kept.clone());
                         actions.push(Action::PersistCheckoutKey(Some(kept)));
@@ -296,11 +298,26 @@ impl Engine {
                 self.settle_op(op.id, Outcome::LoggedIn(report), actions);
             }
             (Kind::Checkout { .. }, Response::Ordered(ordered)) => {
-                self.forget_checkout_key(&op, actions);
                 // The cart is closed. A tab that already moved on (a late
-                // answer) stays where it is.
-                if self.token == op.cart {
-                    self.start_fresh_cart(actions);
+                // answer) stays where it is; the tab that sends moves to a
+                // fresh cart, and any other tab leaves that to the sender.
+                match &op.cart {
+                    Some(token) if self.token == op.cart && !self.leads(now) => {
+                        let kept = CheckoutKey {
+                            token: token.clone(),
+                            version: self.server.as_ref().map_or(0, |s| s.version),
+                            key: ordered.order.id.clone(),
+                            ordered: true,
+                        };
+                        self.checkout_key = Some(kept.clone());
+                        actions.push(Action::PersistCheckoutKey(Some(kept)));
+                    }
+                    _ => {
+                        self.forget_checkout_key(&op, actions);
+                        if self.token == op.cart {
+                            self.start_fresh_cart(actions);
+                        }
+                    }
                 }
                 self.settle_op(op.id, Outcome::Ordered(ordered.order), actions);
             }
@@ -319,6 +336,20 @@ impl Engine {
                 };
                 self.settle_op(op.id, Outcome::Failed(error), actions);
             }
+        }
+    }
+
+    /// The sending tab learns that another tab's checkout ordered its cart:
+    /// it moves every tab to a fresh cart and drops the key.
+    pub(super) fn leave_ordered_cart(&mut self, now: u64, actions: &mut Vec<Action>) {
+        let ordered = self
+            .checkout_key
+            .as_ref()
+            .is_some_and(|k| k.ordered && Some(&k.token) == self.token.as_ref());
+        if ordered && self.leads(now) {
+            self.checkout_key = None;
+            actions.push(Action::PersistCheckoutKey(None));
+            self.start_fresh_cart(actions);
         }
     }
 

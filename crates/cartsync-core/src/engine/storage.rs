@@ -2,7 +2,7 @@
 //! snapshot, ordered token records, and taking a server cart only when it is
 //! not older than the one known.
 
-use super::types::{Action, Persisted, ServerCart, TokenRecord};
+use super::types::{mutation_key, Action, Persisted, ServerCart, StoredMutation, TokenRecord, CHECKOUT_KEY};
 use super::{settled_event, Engine};
 use crate::model::MutationId;
 use crate::prelude::*;
@@ -12,8 +12,14 @@ impl Engine {
     /// Loads persisted state; tombstones are removed, and surfaced when
     /// restoring or when this tab still held the mutation (a tab that
     /// already heard of the settlement says nothing twice).
+    ///
+    /// A record storage cannot read is read as absent, except that what this
+    /// engine already holds of it is kept (and written back, see
+    /// `faults.rs`).
     pub(super) fn load(&mut self, persisted: Persisted, restoring: bool, actions: &mut Vec<Action>) {
-        let had: Vec<MutationId> = self.outbox.iter().map(|r| r.mutation.id).collect();
+        let held: Vec<StoredMutation> = self.outbox.iter().cloned().collect();
+        let had: Vec<MutationId> = held.iter().map(|r| r.mutation.id).collect();
+        let unreadable = |key: &str| persisted.unreadable.iter().any(|u| u.key == key);
         self.take_token(persisted.token);
         if let Some(stored) = persisted.server_cart {
             if self.token.as_ref() == Some(&stored.token) {
@@ -21,8 +27,17 @@ impl Engine {
             }
         }
         self.user = persisted.user;
-        self.checkout_key = persisted.checkout;
+        if !unreadable(CHECKOUT_KEY) {
+            self.checkout_key = persisted.checkout;
+        }
+        let kept: Vec<StoredMutation> = held
+            .into_iter()
+            .filter(|r| unreadable(&mutation_key(&r.mutation.id)))
+            .collect();
         self.outbox.clear();
+        for record in kept {
+            self.outbox.insert(record);
+        }
         for record in persisted.pending {
             match &record.settled {
                 Some(settled) => {
@@ -36,6 +51,7 @@ impl Engine {
                 }
             }
         }
+        self.unreadable(persisted.unreadable, actions);
     }
 
     /// Takes a token record another tab wrote if it is newer than what

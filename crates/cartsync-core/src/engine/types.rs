@@ -147,6 +147,67 @@ pub struct StoredMutation {
     pub settled: Option<Settled>,
 }
 
+/// The storage format this engine reads and writes: keys `cartsync:v1:…`,
+/// records without a `format` field or with `"format": 1`.
+///
+/// The rule every version keeps: a record an older SDK cannot read carries
+/// a higher `format` (or lives under a `cartsync:v{N}:` key with a higher
+/// `N`); a newer SDK reads every older format. An older SDK that meets a
+/// newer record never writes over it nor removes it (see
+/// [`Unreadable::Newer`]).
+pub const FORMAT: u64 = 1;
+
+/// The format a key of ours is in: `N` for `cartsync:v{N}:…`.
+///
+/// ```
+/// use cartsync_core::engine::key_format;
+/// assert_eq!(key_format("cartsync:v1:token"), Some(1));
+/// assert_eq!(key_format("cartsync:v2:m:x"), Some(2));
+/// assert_eq!(key_format("cartsync:vx:token"), None);
+/// assert_eq!(key_format("other"), None);
+/// ```
+pub fn key_format(key: &str) -> Option<u64> {
+    let rest = key.strip_prefix("cartsync:v")?;
+    let (n, _) = rest.split_once(':')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
+/// A record's format marker, read before the record itself (unknown
+/// fields are ignored, so every record shape reads as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub struct FormatMarker {
+    #[serde(default)]
+    pub format: Option<u64>,
+}
+
+impl FormatMarker {
+    /// Written by a newer SDK than this one.
+    pub fn is_newer(&self) -> bool {
+        self.format.is_some_and(|f| f > FORMAT)
+    }
+}
+
+/// Why a record in storage could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Not JSON, or not of its shape (edited by hand, damaged).
+    Corrupt,
+    /// Written by a newer SDK (a higher `format`, or a `cartsync:v{N}:`
+    /// key with a higher `N`): never written over nor removed.
+    Newer,
+}
+
+/// A record storage holds that could not be read, by key (without the
+/// namespace prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableRecord {
+    pub key: String,
+    pub why: Unreadable,
+}
+
 /// The storage key of the cart token.
 pub const TOKEN_KEY: &str = "cartsync:v1:token";
 /// The storage key of the last server cart.
@@ -202,6 +263,12 @@ pub struct CheckoutKey {
     pub token: String,
     pub version: u64,
     pub key: String,
+    /// The attempt ordered the cart, answered to a tab that does not send:
+    /// the tab that sends moves every tab to a fresh cart (only the sender
+    /// writes the token, so a late answer cannot overwrite a newer cart
+    /// another tab already moved to).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub ordered: bool,
 }
 
 /// Who sends, where Web Locks are missing ([`LEASE_KEY`]): the holder
@@ -245,6 +312,9 @@ pub struct Persisted {
     pub pending: Vec<StoredMutation>,
     pub user: Option<String>,
     pub checkout: Option<CheckoutKey>,
+    /// Records of this namespace that could not be read (read as absent).
+    #[serde(skip)]
+    pub unreadable: Vec<UnreadableRecord>,
 }
 
 /// A change another tab made to the shared storage (a `storage` event).
@@ -268,6 +338,13 @@ pub enum StorageChange {
     /// A sign-in or sign-out in another tab.
     UserChanged(Option<String>),
     CheckoutKeyChanged(Option<CheckoutKey>),
+    /// A key now holds a record that cannot be read (garbage, or a newer
+    /// SDK's format).
+    Unreadable(UnreadableRecord),
+    /// Every key went at once (`localStorage.clear()` in another tab: a
+    /// `storage` event without a key), with what storage holds now (other
+    /// tabs may already have written theirs back).
+    Cleared(alloc::boxed::Box<Persisted>),
 }
 
 /// A line's identity, for events that point at a line.
@@ -320,10 +397,20 @@ pub enum Event {
     /// The cart is gone (`cart_not_found`, `cart_closed`): a fresh cart will
     /// be created and what is pending sent to it.
     CartReplaced { code: String, message: String },
-    /// A storage write other than a command's own record failed (a full or
-    /// disabled localStorage): memory is ahead of storage until the next
-    /// write succeeds.
-    StorageError { code: String, message: String },
+    /// Storage let the cart down: a write other than a command's own record
+    /// failed (`storage_full`, `storage_unavailable`: memory is ahead of
+    /// storage until the next write succeeds); storage was cleared under
+    /// the page (`storage_cleared`: what the page held was written back); a
+    /// record could not be read (`storage_corrupt`, with its `key`: left in
+    /// place, read as absent); another tab runs a newer cartsync
+    /// (`storage_newer_format`: this page stops sending and writing shared
+    /// records; reload it).
+    StorageError {
+        code: String,
+        message: String,
+        /// The record concerned (without the namespace prefix), if one is.
+        key: Option<String>,
+    },
 }
 
 impl Event {
@@ -406,4 +493,10 @@ pub enum Action {
         op: OpId,
         outcome: Outcome,
     },
+    /// Read every record now and call `Engine::storage_read` with them
+    /// (to find out whether storage was cleared under this page).
+    ReadStorage,
+    /// Stop leading for good: give the flush lock (or the lease) up and
+    /// never ask for it again (another tab runs a newer cartsync).
+    StepDown,
 }

@@ -1,5 +1,6 @@
 //! The optimistic view: the last server cart with the pending mutations
-//! applied on top (by the core's `rebase`), and where syncing stands.
+//! applied on top (by the core's `rebase`), its checkout terms judged by
+//! the core's rules (`terms.rs`), and where syncing stands.
 //!
 //! The engine keeps the optimistic cart as a value and updates it in place
 //! when a command is issued (one line touched, whatever the cart's size);
@@ -12,10 +13,14 @@ use crate::apply::{Applied, CartBody, CartLine};
 use crate::command::Mutation;
 use crate::error::ErrorBody;
 use crate::limits::Limits;
-use crate::model::{Cart, Coupon, Options, Sku};
+use crate::model::{Cart, Coupon, Destination, Options, Sku};
+use crate::money::Totals;
 use crate::prelude::*;
 use crate::protocol::v1::{CartView, LineView};
 use crate::rebase::rebase;
+use crate::shipping::ShippingQuote;
+
+pub use super::view_terms::rederive;
 use serde::{Deserialize, Serialize};
 
 use super::codes;
@@ -80,7 +85,14 @@ pub struct View {
 pub struct ViewHead<'a> {
     pub coupons: &'a [Coupon],
     pub shipping_option: Option<&'a str>,
-    pub totals: Option<&'a crate::money::Totals>,
+    pub destination: Option<&'a Destination>,
+    /// Every shipping option judged for the optimistic cart (the core's
+    /// rule, as the authority judges it).
+    pub shipping_options: &'a [ShippingQuote],
+    /// The totals with shipping and tax: the server's while nothing is
+    /// pending, else the core's estimate when every line is known and the
+    /// discount is settled, else `null`.
+    pub totals: Option<&'a Totals>,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
     /// Mutations not yet acknowledged by the server.
@@ -124,10 +136,9 @@ pub fn optimistic_view(server: Option<&CartView>, pending: &[Mutation], limits: 
                 };
             }
         }
-        if pending.is_empty() {
-            view.totals = server.totals.clone();
-        }
+        view.rules = server.rules.clone();
     }
+    rederive(&mut view, server, pending.is_empty());
     view
 }
 
@@ -165,6 +176,9 @@ impl CartBody for Optimistic<'_> {
     fn shipping_option_mut(&mut self) -> &mut Option<String> {
         &mut self.view.shipping_option
     }
+    fn destination_mut(&mut self) -> &mut Option<Destination> {
+        &mut self.view.destination
+    }
     fn new_line(&self, sku: &Sku, options: &Options, quantity: u32) -> LineView {
         let known = self
             .server
@@ -181,6 +195,8 @@ impl CartBody for Optimistic<'_> {
                 name: None,
                 unit_price: None,
                 image: None,
+                weight_grams: None,
+                shipping_class: None,
             },
         }
     }
@@ -248,8 +264,8 @@ impl LineChanges {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ViewChanges {
     pub lines: LineChanges,
-    /// Anything outside the lines (coupons, shipping, totals, version,
-    /// pending count, status, last error).
+    /// Anything outside the lines (coupons, shipping, destination, totals,
+    /// version, pending count, status, last error).
     pub head: bool,
 }
 
@@ -343,6 +359,8 @@ mod tests {
             name: None,
             unit_price: None,
             image: None,
+            weight_grams: None,
+            shipping_class: None,
         };
         let old = vec![line("a", 1), line("b", 1), line("c", 1)];
         assert_eq!(LineChanges::diff(&old, &old), LineChanges::None);

@@ -5,29 +5,73 @@
 use cartsync_core::engine::{Failure, Request, RequestKind, Response};
 use cartsync_core::protocol::v1::{
     CartView, CheckoutProblem, CheckoutRejected, CheckoutResponse, ConflictResponse, CreateCartResponse,
-    MutationsResponse, Order,
+    MutationsResponse, Order, OrderStatus,
 };
 use cartsync_core::{
-    decide_batch, AppliedEvent, Cart, CartError, Command, CommandCheck, ErrorBody, IdempotencyRecord, Limits, Money,
-    MutationId, Totals,
+    decide_batch, shipping, terms, AppliedEvent, Cart, CartError, CartRules, Command, CommandCheck, ErrorBody,
+    IdempotencyRecord, Limits, Money, MutationId, ShippingRule, TaxRate, TaxRules, WeightBand,
 };
 use std::collections::BTreeMap;
 
-/// The catalog check: `ghost` is not a product, `drone` is not a shipping
-/// option. Both pass the client's local validation.
+/// The catalog check: `ghost` is not a product; `drone` is not a shipping
+/// option; `express` takes neither the bulky `c` nor more than 2.5 kg, and
+/// serves only DE; `std` serves DE and FR. All of these pass the client's
+/// local validation (before the view knows the rules).
 pub struct Catalog;
 
 impl CommandCheck for Catalog {
-    fn check(&self, command: &Command) -> Result<(), CartError> {
+    fn check(&self, cart: &Cart, command: &Command) -> Result<(), CartError> {
         match command {
             Command::AddItem { sku, .. } | Command::SetQuantity { sku, .. } if sku.as_str() == "ghost" => {
                 Err(CartError::UnknownSku { sku: sku.to_string() })
             }
-            Command::SelectShipping { option } if option == "drone" => {
-                Err(CartError::UnknownShippingOption { option: option.clone() })
+            Command::SelectShipping { option } => {
+                let view = priced(cart);
+                shipping::check_select(&rules().shipping, &view.lines, cart.destination.as_ref(), option)
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// The simulated catalog's shipping and tax rules.
+pub fn rules() -> CartRules {
+    let band = |up_to: Option<u32>, amount| WeightBand {
+        up_to_grams: up_to,
+        price: Money::new(amount, "EUR"),
+    };
+    CartRules {
+        shipping: vec![
+            ShippingRule {
+                option: "std".into(),
+                name: "Standard".into(),
+                countries: vec!["DE".into(), "FR".into()],
+                max_weight_grams: Some(10_000),
+                excluded_classes: vec![],
+                bands: vec![band(Some(2_000), 0), band(None, 500)],
+            },
+            ShippingRule {
+                option: "express".into(),
+                name: "Express".into(),
+                countries: vec!["DE".into()],
+                max_weight_grams: Some(2_500),
+                excluded_classes: vec!["bulky".into()],
+                bands: vec![band(None, 900)],
+            },
+        ],
+        tax: TaxRules {
+            prices_include_tax: true,
+            rates: vec![
+                TaxRate {
+                    country: "DE".into(),
+                    rate_bp: 1900,
+                },
+                TaxRate {
+                    country: "FR".into(),
+                    rate_bp: 2000,
+                },
+            ],
+        },
     }
 }
 
@@ -66,15 +110,17 @@ pub struct Authority {
     pub orders: BTreeMap<String, Placed>,
 }
 
-/// What the authority charges: 1.00 EUR a unit.
+/// What the authority charges: 1.00 EUR a unit of 500 g (`c` is bulky),
+/// shipping and tax by [`rules`], no discounts.
 pub fn priced(cart: &Cart) -> CartView {
     let mut view = CartView::bare(cart);
-    let total = Money::new(100 * cart.total_quantity() as i64, "EUR");
-    view.totals = Some(Totals {
-        subtotal: total.clone(),
-        discount: Money::zero("EUR"),
-        estimated_total: total,
-    });
+    for line in &mut view.lines {
+        line.unit_price = Some(Money::new(100, "EUR"));
+        line.weight_grams = Some(500);
+        line.shipping_class = (line.sku.as_str() == "c").then(|| "bulky".to_string());
+    }
+    view.rules = Some(rules());
+    terms::derive(&mut view, &Money::zero("EUR"));
     view
 }
 
@@ -158,12 +204,15 @@ impl Authority {
                 stored.closed = true;
                 let order = Order {
                     id: format!("order-{}", self.orders.len() + 1),
-                    status: "pending_payment".into(),
+                    status: OrderStatus::PendingPayment,
                     lines: Vec::new(),
                     coupons: Vec::new(),
-                    shipping_option: None,
-                    totals: view.totals.clone().unwrap_or_else(|| unreachable!("priced")),
+                    shipping_option: stored.cart.shipping_option.clone(),
+                    destination: stored.cart.destination.clone(),
+                    totals: *view.totals.clone().unwrap_or_else(|| unreachable!("priced")),
                     created_at: now,
+                    hold_until: now,
+                    payment: None,
                 };
                 self.orders.insert(
                     key.clone(),

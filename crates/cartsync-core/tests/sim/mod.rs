@@ -254,7 +254,16 @@ fn random_command(w: &mut World) -> Command {
         15 => Command::SelectShipping {
             option: ["std", "express", "drone"][w.below(3) as usize].into(),
         },
-        16 => Command::Clear {},
+        16 => match w.below(4) {
+            0 => Command::Clear {},
+            n => {
+                let (country, postal_code) = [("DE", "10115"), ("FR", "75001"), ("US", "94105")][n as usize - 1];
+                Command::SetDestination {
+                    country: country.into(),
+                    postal_code: postal_code.into(),
+                }
+            }
+        },
         // Invalid locally: refused before anything is persisted.
         17 => Command::add("a", 0),
         18 => Command::add("no spaces", 1),

@@ -21,6 +21,8 @@ pub fn short(action: &Action) -> String {
         Action::RemoveLease => "lease given up".into(),
         Action::Lead => "takes the lead".into(),
         Action::RequestBackgroundFlush => "asks for a background flush".into(),
+        Action::ReadStorage => "reads storage".into(),
+        Action::StepDown => "steps down for good".into(),
         Action::Send(r) => {
             let id = r.id.0;
             let auth = r.auth.as_deref().unwrap_or("-");

@@ -385,6 +385,15 @@ impl World {
                 Action::Emit(Event::CartReplaced { .. }) => self.replaced += 1,
                 Action::Emit(_) => {}
                 Action::Settle { op, outcome } => self.settled(a, op, outcome),
+                // Storage here is never cleared under a tab: the read finds
+                // it whole (a write-back would be a false alarm).
+                Action::ReadStorage => {
+                    let storage = self.read_storage(a.client);
+                    self.call(a, |e, _, now| e.storage_read(storage, now));
+                }
+                Action::StepDown => {
+                    self.violated(|| format!("c{}t{} stepped down with no newer format", a.client, a.tab))
+                }
             }
         }
     }

@@ -385,8 +385,10 @@ fn a_late_answer_never_resurrects_a_removed_line() {
     let _ = sent;
 }
 
+mod faults;
 mod lifecycle;
 mod ops;
+mod terms;
 
 #[test]
 fn commands_are_sent_in_the_order_they_were_issued() {

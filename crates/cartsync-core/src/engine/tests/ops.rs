@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::money::{Money, Totals};
-use crate::protocol::v1::{AttachResponse, CheckoutRejected, CheckoutResponse, Order};
+use crate::protocol::v1::{AttachResponse, CheckoutRejected, CheckoutResponse, Order, OrderStatus};
 use crate::MergeReport;
 
 fn settled(actions: &[Action]) -> Vec<(OpId, &Outcome)> {
@@ -19,11 +19,13 @@ fn settled(actions: &[Action]) -> Vec<(OpId, &Outcome)> {
 fn priced(version: u64, lines: &[(&str, u32)]) -> CartView {
     let mut cart = cart_at(version, lines);
     let total = Money::new(1000, "EUR");
-    cart.totals = Some(Totals {
+    cart.totals = Some(Box::new(Totals {
         subtotal: total.clone(),
         discount: Money::zero("EUR"),
+        shipping: None,
+        tax: None,
         estimated_total: total,
-    });
+    }));
     cart
 }
 
@@ -329,12 +331,15 @@ fn checkout_keeps_one_key_per_attempt_across_retries() {
     let id = sends(&a)[0].id;
     let order = Order {
         id: "o1".into(),
-        status: "pending_payment".into(),
+        status: OrderStatus::PendingPayment,
         lines: vec![],
         coupons: vec![],
         shipping_option: None,
-        totals: priced(1, &[]).totals.unwrap(),
+        destination: None,
+        totals: *priced(1, &[]).totals.unwrap(),
         created_at: 6,
+        hold_until: 6,
+        payment: None,
     };
     let a = e.on_response(id, Response::Ordered(CheckoutResponse { order }), 7, &mut rng);
     assert!(a.contains(&Action::PersistCheckoutKey(None)));
