@@ -58,7 +58,7 @@ soak: setup
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
-	cargo clippy -p cartsync --target wasm32-unknown-unknown --all-targets --features client,rules -- -D warnings
+	cargo clippy -p cartsync --target wasm32-unknown-unknown --all-targets --features client,rules,worker -- -D warnings
 	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib --no-default-features --features rules -- -D warnings
 	cargo clippy -p cartsync --target wasm32-unknown-unknown --lib -- -D warnings
 
@@ -98,13 +98,19 @@ server-release:
 node-deps:
 	@[ -d node_modules/playwright-core ] && [ -d node_modules/vite ] && [ -d node_modules/webpack ] || npm ci --no-audit --no-fund --loglevel=error
 
+# The React and Vue example apps (www-example/react-shop, vue-shop) on the
+# packed package, built with Vite for the e2e tests.
+.PHONY: framework-apps
+framework-apps: pkg
+	scripts/framework-apps.sh
+
 # End to end: Playwright (playwright-core, /usr/bin/chromium) against the
 # real server binary, one server per test file on a free 127.0.0.1 port;
 # plus the packed package bundled with Vite and loaded from a plain page.
-e2e: setup node-deps storefront server-release
+e2e: setup node-deps storefront framework-apps server-release
 	node --test --test-concurrency=1 --test-timeout=120000 tests/e2e/
 
-# Rewrites docs/storefront.png and docs/checkout-problems.png.
+# Rewrites docs/storefront.png, docs/checkout-problems.png and docs/order-payment.png.
 screenshots: setup node-deps storefront server-release
 	CARTSYNC_SCREENSHOTS=1 node --test tests/e2e/storefront.test.mjs
 

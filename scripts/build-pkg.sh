@@ -2,6 +2,9 @@
 # Assembles the npm package in pkg/ from three builds of the binding
 # (profile wasm-release: opt-level z, LTO, panic=abort):
 #   - the browser client (feature `client`): web/ and bundler/ targets;
+#   - the service worker's module (features `client,worker`: the client
+#     plus `flushPending`, which pages never run): sw/ (web target, loaded
+#     by sw.js);
 #   - the pure rules (feature `rules`): rules/ (web target, for browsers
 #     that want them: `cartsync/rules`);
 #   - both, for Node (node/, CommonJS): the rules for a JavaScript backend,
@@ -45,10 +48,12 @@ bindgen() { # wasm target dir
 }
 
 build client client
+build worker client,worker
 build rules rules
 build node client,rules
 bindgen "$wasmdir"/client.wasm web web
 bindgen "$wasmdir"/client.wasm bundler bundler
+bindgen "$wasmdir"/worker.wasm web sw
 bindgen "$wasmdir"/node.wasm nodejs node
 bindgen "$wasmdir"/rules.wasm web rules
 # wasm-bindgen's nodejs output is CommonJS; the package itself is ESM.

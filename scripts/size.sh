@@ -9,7 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the card's crates cost in their roles, measured, plus 2 KiB: 121,926 B
 # at f0eebd6 (the issue's goal, 60 KB, is not met; BENCHMARKS.md says why).
-BUDGET_GZIP=${BUDGET_GZIP:-123974}
+# Raised once, by issue 13, to what was then measured plus 2 KiB (145,570
+# B): the browser reads and writes 15 new shapes (the catalog's shipping and
+# tax rules, judged options, the destination, tax, the order's payment
+# intent and next action; serde-wasm-bindgen costs a reader and a writer per
+# shape) and runs the checkout-terms rules itself. BENCHMARKS.md has the
+# breakdown. Raised a second time, to 165,865 B measured plus 2 KiB, by
+# issue 14's storage faults (~10 KB: the engine writes back cleared storage,
+# reports unreadable and newer-format records) and issue 12's hand-off to
+# the service worker (~10 KB: the IndexedDB copy, taking in what the worker
+# settled); the worker's flush loop is its own build (pkg/sw/).
+BUDGET_GZIP=${BUDGET_GZIP:-167913}
 dir=pkg/web
 [ -f "$dir/cartsync_bg.wasm" ] || { echo "size: run make pkg first" >&2; exit 1; }
 

@@ -10,7 +10,9 @@ use crate::error::{self, from_core};
 use crate::hub::{self, now, Shared, Wants};
 use crate::storage::Storage;
 use crate::transport::Transport;
-use cartsync_core::api::{AddItemArgs, CheckoutOptions, OpenOptions, RemoveItemArgs, SetQuantityArgs};
+use cartsync_core::api::{
+    AddItemArgs, CheckoutOptions, OpenOptions, RemoveItemArgs, SetDestinationArgs, SetQuantityArgs,
+};
 use cartsync_core::engine::{Config, OpId};
 use cartsync_core::{Command, ErrorBody};
 use js_sys::{Function, Promise, Reflect};
@@ -19,7 +21,7 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_IMPORTS: &'static str = r#"
-import type { AddItemArgs, CartEvent, CartView, CheckoutOptions, CheckoutResult, MergeReport, OpenOptions, RemoveItemArgs, SetQuantityArgs } from "../types.js";
+import type { AddItemArgs, CartEvent, CartView, CheckoutOptions, CheckoutResult, MergeReport, OpenOptions, RemoveItemArgs, SetDestinationArgs, SetQuantityArgs } from "../types.js";
 "#;
 
 thread_local! {
@@ -123,6 +125,7 @@ impl CartClient {
             h.engine.not_stored(id);
             return Err(throw(e));
         }
+        h.mirror.touch(&cartsync_core::engine::mutation_key(&id), &h.this);
         let actions = h.engine.stored(id, t);
         h.run(actions);
         h.view.get(&mut h.engine).map_err(throw)
@@ -162,6 +165,14 @@ impl CartClient {
     pub fn select_shipping(&self, #[wasm_bindgen(unchecked_param_type = "string")] option: JsValue) -> Js {
         let option = string_arg("selectShipping(option)", &option).map_err(throw)?;
         self.issue(Command::SelectShipping { option })
+    }
+
+    /// Where the order goes: `{country, postalCode}` (ISO 3166-1 alpha-2 and
+    /// a postal code of that country); refused with `invalid_destination`.
+    #[wasm_bindgen(js_name = setDestination, unchecked_return_type = "CartView")]
+    pub fn set_destination(&self, #[wasm_bindgen(unchecked_param_type = "SetDestinationArgs")] args: JsValue) -> Js {
+        let args: SetDestinationArgs = arg("setDestination", args).map_err(throw)?;
+        self.issue(args.into())
     }
 
     #[wasm_bindgen(unchecked_return_type = "CartView")]
@@ -228,9 +239,10 @@ impl CartClient {
         self.await_op(Wants::Nothing, |h| h.engine.logout(now()))
     }
 
-    /// Revalidates and orders the cart at the total the shopper sees:
-    /// `{order}`, or `{problems, cart}` to confirm. One idempotency key per
-    /// attempt, kept across retries and reloads.
+    /// Revalidates and orders the cart at the total (and tax) the shopper
+    /// sees: `{order}` with its payment intent (`order.payment.nextAction`
+    /// says what the shopper must do), or `{problems, cart}` to confirm. One
+    /// idempotency key per attempt, kept across retries and reloads.
     #[wasm_bindgen(unchecked_return_type = "Promise<CheckoutResult>")]
     pub fn checkout(
         &self,

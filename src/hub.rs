@@ -84,6 +84,8 @@ pub struct Hub {
     waiters: Vec<Waiter>,
     pub view: ViewCache,
     pub tabs: Tabs,
+    /// The IndexedDB copy for the service worker, and its listeners.
+    pub mirror: crate::handoff::Mirror,
     pub closed: bool,
     /// This hub, for what runs later (answers, timers, events).
     pub this: Weak<RefCell<Hub>>,
@@ -146,6 +148,7 @@ pub fn open(namespace: String, storage: Storage, transport: Transport, config: C
             waiters: Vec::new(),
             view: ViewCache::default(),
             tabs: Tabs::default(),
+            mirror: Default::default(),
             closed: false,
             this: this.clone(),
         })
@@ -159,7 +162,9 @@ pub fn open(namespace: String, storage: Storage, transport: Transport, config: C
         actions.extend(h.engine.set_online(online, t));
         h.run(actions);
     }
-    crate::tabs::start(&hub);
+    // Joins the other tabs (tabs::start) once what a service worker settled
+    // is taken in.
+    crate::handoff::start(&hub);
     HUBS.with(|hubs| hubs.borrow_mut().push(hub.clone()));
     hub
 }
@@ -175,6 +180,9 @@ impl Hub {
     }
 
     fn carry_out(&mut self, action: Action) -> Vec<Action> {
+        if let Some(key) = copied_key(&action) {
+            self.mirror.touch(&key, &self.this);
+        }
         let written = match action {
             Action::PersistMutation(record) => self.storage.put_mutation(&record),
             Action::RemoveMutation(id) => {
@@ -205,6 +213,14 @@ impl Hub {
             Action::Lead => {
                 let storage = self.storage.read_all();
                 return self.engine.leadership_gained(storage, now());
+            }
+            Action::ReadStorage => {
+                let storage = self.storage.read_all();
+                return self.engine.storage_read(storage, now());
+            }
+            Action::StepDown => {
+                self.tabs.step_down();
+                Ok(())
             }
             Action::Send(request) => {
                 self.send(request);
@@ -296,6 +312,10 @@ impl Hub {
         let id = self.next_listener;
         self.next_listener += 1;
         self.listeners.push(Listener { id, client, f });
+        if id == 1 && !self.queued.is_empty() && !self.dispatch_scheduled {
+            self.dispatch_scheduled = true;
+            schedule_dispatch(self.this.clone());
+        }
         id
     }
 
@@ -355,9 +375,25 @@ impl Hub {
         }
         self.closed = true;
         self.tabs.stop();
+        self.mirror.stop();
         let me: *const Hub = self;
         HUBS.with(|hubs| hubs.borrow_mut().retain(|h| !std::ptr::eq(h.as_ptr(), me)));
     }
+}
+
+/// The storage key (without the prefix) an action writes, when the service
+/// worker's copy should follow it (everything but the lease).
+fn copied_key(action: &Action) -> Option<String> {
+    use cartsync_core::engine::{mutation_key, CHECKOUT_KEY, SERVER_CART_KEY, TOKEN_KEY, USER_KEY};
+    Some(match action {
+        Action::PersistMutation(record) => mutation_key(&record.mutation.id),
+        Action::RemoveMutation(id) => mutation_key(id),
+        Action::PersistToken(_) => TOKEN_KEY.into(),
+        Action::PersistServerCart(_) | Action::RemoveServerCart => SERVER_CART_KEY.into(),
+        Action::PersistUser(_) => USER_KEY.into(),
+        Action::PersistCheckoutKey(_) => CHECKOUT_KEY.into(),
+        _ => return None,
+    })
 }
 
 fn client_error(code: &str, message: &str) -> JsValue {
@@ -381,6 +417,12 @@ fn dispatch(this: &Weak<RefCell<Hub>>) {
     let (events, listeners) = {
         let mut h = hub.borrow_mut();
         h.dispatch_scheduled = false;
+        if h.next_listener == 1 {
+            // Nobody subscribed yet: the events of `open` itself (a record
+            // it could not read, a settlement) wait for the first listener.
+            h.queued.truncate(32);
+            return;
+        }
         let events = std::mem::take(&mut h.queued);
         let listeners: Vec<Function> = h.listeners.iter().map(|l| l.f.clone()).collect();
         (events, listeners)

@@ -12,7 +12,10 @@
 //!
 //! Modules: `client` (the exported class), `hub` (one engine per storage
 //! namespace in a document, shared by every client of it), `storage`,
-//! `transport`, `tabs` (events, locks, timers), `view` (the view's JS
+//! `transport`, `tabs` (events, locks, timers), `handoff` and `idb` (the
+//! IndexedDB copy a service worker sends from, and taking in what it
+//! settled), `worker` (`flushPending`, for `cartsync/sw`: feature `worker`, its own
+//! build), `view` (the view's JS
 //! snapshot, redone only where it changed), `convert` and `camel` (the one
 //! configured serializer), `error` (`CartError` objects), `rules` (the pure
 //! rules for a JavaScript backend, feature `rules`). The client is built for
@@ -31,7 +34,11 @@ mod convert;
 #[cfg_attr(not(all(feature = "client", target_arch = "wasm32")), allow(dead_code))]
 mod error;
 #[cfg(all(feature = "client", target_arch = "wasm32"))]
+mod handoff;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
 mod hub;
+#[cfg(all(feature = "client", target_arch = "wasm32"))]
+mod idb;
 #[cfg(feature = "rules")]
 pub mod rules;
 #[cfg(all(feature = "client", target_arch = "wasm32"))]
@@ -42,6 +49,8 @@ mod tabs;
 mod transport;
 #[cfg(all(feature = "client", target_arch = "wasm32"))]
 mod view;
+#[cfg(all(feature = "worker", target_arch = "wasm32"))]
+mod worker;
 
 pub use cartsync_core as core;
 #[cfg(all(feature = "client", target_arch = "wasm32"))]

@@ -54,6 +54,7 @@ impl Transport {
         let kind = request.kind.clone();
         let fetch = self.fetch.clone();
         let timeout = i32::try_from(self.timeout_ms).unwrap_or(i32::MAX);
+        let keepalive = request.keepalive;
         async move {
             let Ok(body) = Self::body(&kind) else {
                 return no_answer();
@@ -74,6 +75,10 @@ impl Transport {
             }
             init.set_headers(&headers);
             init.set_body(&JsValue::from_str(&body));
+            if keepalive {
+                // Not in web-sys's RequestInit: set as a plain field.
+                let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
+            }
             exchange(fetch, url, init, timeout).await
         }
     }
@@ -87,45 +92,47 @@ fn no_answer() -> Answer {
     }
 }
 
+/// A function of the global object (`fetch`, `setTimeout`): a page's window
+/// or a worker's scope.
+fn global_fn(name: &str) -> Option<js_sys::Function> {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
 async fn exchange(fetch: Option<js_sys::Function>, url: String, init: web_sys::RequestInit, timeout: i32) -> Answer {
-    let Some(window) = web_sys::window() else {
+    let Some(fetch) = fetch.or_else(|| global_fn("fetch")) else {
         return no_answer();
     };
+    let global = js_sys::global();
     // The timeout aborts the fetch (and its body); the closure lives until
     // this exchange is over, and the timer is cleared then.
     let controller = web_sys::AbortController::new().ok();
     let abort = controller
         .clone()
         .map(|c| Closure::<dyn FnMut()>::new(move || c.abort()));
-    let timer = match (&controller, &abort) {
-        (Some(c), Some(abort)) => {
+    let timer = match (&controller, &abort, global_fn("setTimeout")) {
+        (Some(c), Some(abort), Some(set_timeout)) => {
             init.set_signal(Some(&c.signal()));
-            window
-                .set_timeout_with_callback_and_timeout_and_arguments_0(abort.as_ref().unchecked_ref(), timeout)
-                .ok()
+            set_timeout.call2(&global, abort.as_ref(), &JsValue::from(timeout)).ok()
         }
         _ => None,
     };
-    let answer = fetched(&window, fetch, &url, &init).await;
-    if let Some(handle) = timer {
-        window.clear_timeout_with_handle(handle);
+    let answer = fetched(fetch, &url, &init).await;
+    if let (Some(handle), Some(clear)) = (timer, global_fn("clearTimeout")) {
+        let _ = clear.call1(&global, &handle);
     }
     drop(abort);
     answer.unwrap_or_else(|_| no_answer())
 }
 
-async fn fetched(
-    window: &web_sys::Window,
-    fetch: Option<js_sys::Function>,
-    url: &str,
-    init: &web_sys::RequestInit,
-) -> Result<Answer, JsValue> {
-    let promise: js_sys::Promise = match fetch {
-        Some(f) => f
-            .call2(&JsValue::UNDEFINED, &JsValue::from_str(url), init)?
-            .dyn_into()?,
-        None => window.fetch_with_str_and_init(url, init),
-    };
+async fn fetched(fetch: js_sys::Function, url: &str, init: &web_sys::RequestInit) -> Result<Answer, JsValue> {
+    // Called on the global object: the browser's `fetch` needs it as
+    // `this`, and a page's replacement does not mind.
+    let promise: js_sys::Promise = fetch
+        .call2(&js_sys::global(), &JsValue::from_str(url), init)?
+        .dyn_into()?;
     let response: web_sys::Response = JsFuture::from(promise).await?.dyn_into()?;
     let status = response.status();
     let retry_after_ms = response

@@ -2,6 +2,7 @@
 // 127.0.0.1 with a temp database, Chromium through playwright-core, and
 // small readers for what the storefront shows.
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,6 +13,8 @@ export const ROOT = resolve(import.meta.dirname, "../..");
 export const STATIC_DIR = join(ROOT, "www-example");
 /** How long any single wait may take before a test fails. */
 export const WAIT = 15_000;
+/** The secret test servers verify the bank's callbacks with. */
+export const CALLBACK_SECRET = "e2e-callback-secret";
 
 /** The server binary: `CARTSYNC_SERVER_BIN`, else the release build, else
  *  the debug build (`make e2e` builds the release one). */
@@ -63,6 +66,7 @@ export async function startServer({ db, port = 0, staticDir = STATIC_DIR, extraA
     "--static-dir", staticDir,
     "--dev",
     "--secret", "e2e-secret",
+    "--payment-callback-secret", CALLBACK_SECRET,
     ...extraArgs,
   ];
   const child = spawn(bin, args, {
@@ -127,8 +131,8 @@ export async function startServer({ db, port = 0, staticDir = STATIC_DIR, extraA
 }
 
 /** Chromium (the system one; never downloaded), closed when the file ends. */
-export async function launchBrowser() {
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
+export async function launchBrowser({ args = [] } = {}) {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args });
   onEnd(() => browser.close());
   return browser;
 }
@@ -197,6 +201,35 @@ export function duplicateIds(events) {
     seen.add(e.mutation_id);
   }
   return dupes;
+}
+
+/** In the bag: where it goes (`country`, `postal`) and how (`option`),
+ *  through the storefront's own controls; waits until the server has both. */
+export async function setDelivery(page, country, postal, option) {
+  await openBag(page);
+  if (await page.locator("[data-testid=destination-change]").count()) await page.click("[data-testid=destination-change]");
+  await page.selectOption("[data-testid=destination-country]", country);
+  await page.fill("[data-testid=destination-postal]", postal);
+  await page.click("[data-testid=destination-save]");
+  await page.waitForSelector(`[data-testid=destination][data-country=${country}]`, { timeout: WAIT });
+  if (option) {
+    await page.click(`[data-testid=ship-${option}][data-status=available]`);
+    await page.waitForSelector(`[data-testid=ship-${option}] input:checked`, { timeout: WAIT });
+  }
+  await waitSynced(page);
+}
+
+/** The bank's callback for `event`, signed as the bank signs it
+ *  (HMAC-SHA256 over "<t>.<body>" with the shared secret). */
+export async function bankCallback(server, event, t = Math.floor(Date.now() / 1000)) {
+  const body = JSON.stringify(event);
+  const sig = createHmac("sha256", CALLBACK_SECRET).update(`${t}.${body}`).digest("hex");
+  const res = await fetch(`${server.url}/api/v1/payments/bank_transfer/callback`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "cartsync-signature": `t=${t},v1=${sig}` },
+    body,
+  });
+  return { status: res.status, body: await res.json() };
 }
 
 /** Opens the bag drawer (idempotent). */
