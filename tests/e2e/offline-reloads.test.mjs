@@ -1,9 +1,10 @@
 // Twenty items added while offline survive two reloads and arrive exactly
 // once when the shopper is back online.
 //
-// A browser that is fully offline cannot reload a page (the storefront has
-// no service worker), so the reloads happen while the store's API is still
-// unreachable: the page itself loads, every API call fails.
+// The reloads happen while only the store's API is unreachable: the page
+// itself loads from the network, every API call fails. A reload with the
+// browser fully offline (the page served by the storefront's service
+// worker) is pwa-offline.test.mjs.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -5,7 +5,7 @@ import { CartClient } from "../vendor/cartsync/index.js";
 import { $, fill, h, plural, lineKey } from "./dom.js";
 import { loadCatalog, renderCatalog } from "./catalog.js";
 import { drawerContent } from "./cart.js";
-import { orderContent } from "./checkout.js";
+import { orderContent } from "./order.js";
 import { errorText, reconciliationText, rejectionText } from "./copy.js";
 import { renderReport, reportIsEmpty, toast } from "./notices.js";
 
@@ -15,12 +15,19 @@ const USER_KEY = "tidewater:user";
 
 const state = {
   cart: null,
-  view: { lines: [], coupons: [], shippingOption: null, totals: null, pending: 0, status: "synced", lastError: null },
+  view: { lines: [], coupons: [], shippingOption: null, destination: null, shippingOptions: [], totals: null, pending: 0, status: "synced", lastError: null },
   catalog: new Map(),
   /** null | {phase: "busy"} | {phase: "problems", problems, view, busy} */
   checkout: null,
   drawerOpen: false,
+  /** The drawer's own state: the destination form. */
+  ui: { editingDestination: false, destinationError: null },
+  /** The order in the confirmation dialog, followed until it settles. */
+  order: null,
 };
+
+/** How often an order waiting for payment is read again. */
+const ORDER_POLL_MS = 1500;
 
 const nameOf = (sku) => state.catalog.get(sku)?.name ?? sku;
 
@@ -48,6 +55,20 @@ const act = {
   applyCoupon: (code) => command((c) => c.applyCoupon(code)),
   removeCoupon: (code) => command((c) => c.removeCoupon(code)),
   selectShipping: (option) => command((c) => c.selectShipping(option)),
+  setDestination: (destination) => {
+    try {
+      state.cart.setDestination(destination);
+      state.ui = { editingDestination: false, destinationError: null };
+    } catch (err) {
+      state.ui = { editingDestination: true, destinationError: errorText(err) };
+    }
+    state.view = state.cart.view();
+    render();
+  },
+  editDestination: () => {
+    state.ui = { editingDestination: true, destinationError: null };
+    render();
+  },
   checkout: () => checkout(),
   confirm: () => checkout(),
   backToBag: () => {
@@ -92,9 +113,63 @@ async function checkout() {
 
 function showOrder(order) {
   const dialog = $("#order-dialog");
-  fill($("#order-body"), orderContent(order, state.catalog, () => dialog.close()));
+  state.order = order;
+  renderOrder();
   openDrawer(false);
   dialog.showModal();
+  followOrder(order.id);
+}
+
+function renderOrder() {
+  const dialog = $("#order-dialog");
+  if (!state.order) return;
+  fill($("#order-body"), orderContent(state.order, state.catalog, { onClose: () => dialog.close(), onSimulate: simulateBank }));
+}
+
+/** Reads the order again while it waits for payment and the dialog shows
+ *  it: its status (paid, failed, expired) changes on the server. */
+async function followOrder(id) {
+  const dialog = $("#order-dialog");
+  while (dialog.open && state.order?.id === id && state.order.status === "pending_payment") {
+    await new Promise((resolve) => setTimeout(resolve, ORDER_POLL_MS));
+    try {
+      const res = await fetch(`${API}/orders/${encodeURIComponent(id)}`, { cache: "no-store" });
+      if (!res.ok) continue;
+      const { order } = await res.json();
+      if (state.order?.id !== id) return;
+      if (order.status !== state.order.status) {
+        state.order = camelOrder(order);
+        renderOrder();
+        refreshCatalog();
+      }
+    } catch {
+      // Offline for a moment: the next read tells.
+    }
+  }
+}
+
+/** `GET /orders/{id}` speaks the protocol (snake_case); the dialog reads the
+ *  SDK's camelCase, as `checkout()` returns it. */
+function camelOrder(value) {
+  if (Array.isArray(value)) return value.map(camelOrder);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k === "options" ? k : k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), k === "options" ? v : camelOrder(v)]),
+  );
+}
+
+/** The demo's bank (`--dev`): sends the transfer's signed callback. */
+async function simulateBank(type) {
+  const id = state.order?.id;
+  if (!id) return;
+  const res = await fetch(`${API}/admin/orders/${encodeURIComponent(id)}/transfer`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type }),
+  }).catch(() => null);
+  if (!res?.ok) {
+    toast(res?.status === 404 ? "Playing the bank needs the demo server (--dev)." : "The bank did not answer.", { kind: "warning", type: "bank" });
+  }
 }
 
 // ---- account --------------------------------------------------------------
@@ -237,16 +312,16 @@ function renderStatus(v) {
  *  value, so a sync or a change from another tab never eats a keystroke. */
 function renderDrawer() {
   const body = $("#drawer-body");
-  const typed = [...body.querySelectorAll("input[data-keep]")].map((el) => [el.dataset.keep, el.value]);
+  const typed = [...body.querySelectorAll("[data-keep]")].map((el) => [el.dataset.keep, el.value]);
   const focused = document.activeElement?.closest?.("#drawer-body") ? document.activeElement : null;
   const keep = focused?.dataset.line ? { line: focused.dataset.line, value: focused.value } : null;
   const refocus = focused?.dataset.keep;
-  fill(body, drawerContent({ view: state.view, catalog: state.catalog, checkout: state.checkout, act: state.checkout?.phase === "problems" ? reviewAct : act }));
+  fill(body, drawerContent({ view: state.view, catalog: state.catalog, checkout: state.checkout, act: state.checkout?.phase === "problems" ? reviewAct : act, ui: state.ui }));
   for (const [key, value] of typed) {
-    const input = body.querySelector(`input[data-keep="${CSS.escape(key)}"]`);
+    const input = body.querySelector(`[data-keep="${CSS.escape(key)}"]`);
     if (input) input.value = value;
   }
-  if (refocus) body.querySelector(`input[data-keep="${CSS.escape(refocus)}"]`)?.focus();
+  if (refocus) body.querySelector(`[data-keep="${CSS.escape(refocus)}"]`)?.focus();
   if (keep) {
     const input = body.querySelector(`input[data-line="${CSS.escape(keep.line)}"]`);
     if (input) {
@@ -291,7 +366,20 @@ function retryNow() {
 
 // ---- boot -------------------------------------------------------------------
 
+/** The service worker (www-example/sw.js) that keeps the shop loadable
+ *  offline. Registered once the page has loaded, so its precache never
+ *  competes with the page's own downloads; a failure only costs offline
+ *  loading, so it is logged, never thrown. */
+function registerWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const register = () =>
+    navigator.serviceWorker.register("/sw.js", { type: "module", scope: "/" }).catch((err) => console.warn("the offline worker was not registered:", err));
+  if (document.readyState === "complete") register();
+  else window.addEventListener("load", register, { once: true });
+}
+
 async function boot() {
+  registerWorker();
   $("#open-cart").addEventListener("click", () => openDrawer(true));
   $("#close-cart").addEventListener("click", () => openDrawer(false));
   $("#scrim").addEventListener("click", () => openDrawer(false));
