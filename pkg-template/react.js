@@ -13,22 +13,10 @@
 // view (`status: "loading"`), and the client takes over after hydration.
 import { createContext, createElement, useContext, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import { CartClient, CartError } from "./index.js";
-
-const list = Object.freeze([]);
+import { EMPTY_VIEW } from "./empty-view.js";
 
 /** The view before the client is open (and on the server): an empty bag. */
-export const EMPTY_VIEW = Object.freeze({
-  lines: list,
-  coupons: list,
-  shippingOption: null,
-  destination: null,
-  shippingOptions: list,
-  totals: null,
-  version: 0,
-  pending: 0,
-  status: "syncing",
-  lastError: null,
-});
+export { EMPTY_VIEW };
 
 const onServer = () => typeof window === "undefined";
 

@@ -9,22 +9,10 @@
 // stays empty (`status: "loading"`) until the client opens after hydration.
 import { computed, getCurrentInstance, getCurrentScope, inject, onBeforeUnmount, onMounted, onScopeDispose, provide, shallowRef } from "vue";
 import { CartClient, CartError } from "./index.js";
-
-const list = Object.freeze([]);
+import { EMPTY_VIEW } from "./empty-view.js";
 
 /** The view before the client is open (and on the server): an empty bag. */
-export const EMPTY_VIEW = Object.freeze({
-  lines: list,
-  coupons: list,
-  shippingOption: null,
-  destination: null,
-  shippingOptions: list,
-  totals: null,
-  version: 0,
-  pending: 0,
-  status: "syncing",
-  lastError: null,
-});
+export { EMPTY_VIEW };
 
 const KEY = Symbol("cartsync");
 const onServer = () => typeof window === "undefined";

@@ -139,32 +139,31 @@ pub fn start(hub: &Shared) {
         let Some(hub) = weak.upgrade() else { return };
         absorb(&hub, &db).await;
         join();
-        let copy = {
-            let h = hub.borrow();
-            if h.closed {
-                return;
-            }
-            h.mirror.db.replace(Some(db.clone()));
-            let prefix = h.storage.prefix().to_string();
-            (prefix, h.storage.entries())
-        };
-        let _ = copy_all(&db, &copy.0, copy.1).await;
+        if hub.borrow().closed {
+            return;
+        }
+        hub.borrow().mirror.db.replace(Some(db.clone()));
+        let _ = copy_all(&hub, &db).await;
         listen(&hub);
     });
 }
 
-/// Makes the copy equal to localStorage's records (`entries`, keys without
-/// the prefix), leaving the worker's markers alone.
-async fn copy_all(db: &IdbDatabase, prefix: &str, entries: Vec<(String, String)>) -> Result<(), JsValue> {
-    let copied = idb::entries(db, prefix).await?;
-    let keep: BTreeSet<String> = entries.iter().map(|(k, _)| [prefix, k].concat()).collect();
-    let marker = [prefix, WORKER_SETTLED_PREFIX].concat();
+/// Makes the copy equal to localStorage's records, leaving the worker's
+/// markers alone. localStorage is read when the writes are queued (after
+/// the copy's keys are read), so that a record a command wrote meanwhile,
+/// copied by its own earlier transaction, is not deleted by a stale list.
+async fn copy_all(hub: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
+    let prefix = hub.borrow().storage.prefix().to_string();
+    let copied = idb::entries(db, &prefix).await?;
+    let entries = hub.borrow().storage.entries();
+    let keep: Vec<String> = entries.iter().map(|(k, _)| [prefix.as_str(), k].concat()).collect();
+    let marker = [prefix.as_str(), WORKER_SETTLED_PREFIX].concat();
     let mut writes: Vec<Write> = copied
         .into_iter()
         .filter(|(k, _)| !k.starts_with(&marker) && !keep.contains(k))
         .map(|(k, _)| Write::Delete(k))
         .collect();
-    writes.extend(entries.into_iter().map(|(k, v)| Write::Put([prefix, &k].concat(), v)));
+    writes.extend(keep.into_iter().zip(entries).map(|(k, (_, v))| Write::Put(k, v)));
     idb::write(db, &writes).await
 }
 

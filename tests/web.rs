@@ -845,6 +845,12 @@ async fn storage_cleared_under_the_page_is_written_back_and_told() {
         storage_errors(&heard),
         vec![("storage_cleared".to_string(), String::new())]
     );
+    // One more event finds storage whole again: nothing is written or
+    // told, and the next clear is a new one (without it, whether a send's
+    // re-read came in between decides that).
+    storage_event(None);
+    sleep(0).await;
+    assert_eq!(storage_errors(&heard).len(), 1, "a whole storage is not a clear");
     // This tab's storage cleared with no event: found when the next
     // attempt (after the hanging one times out) goes.
     clear_namespace(&ns);
