@@ -174,13 +174,28 @@ async function simulateBank(type) {
 
 // ---- account --------------------------------------------------------------
 
+// The dev login only mints a token, so a request that got no answer (a
+// dropped connection, an answer cut on the way back) or a 5xx is simply
+// sent again, a few times, before the shopper is told.
+async function devLogin(user) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${API}/dev/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ user }),
+      });
+      const body = await res.json();
+      if (res.status < 500 || attempt === 4) return { res, body };
+    } catch (e) {
+      if (attempt === 4) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+  }
+}
+
 async function signIn(user) {
-  const res = await fetch(`${API}/dev/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user }),
-  });
-  const body = await res.json().catch(() => ({}));
+  const { res, body } = await devLogin(user);
   if (!res.ok) throw new Error(body.message ?? `sign-in failed (${res.status})`);
   const report = await state.cart.login(body.token);
   localStorage.setItem(USER_KEY, user);

@@ -223,14 +223,14 @@ fn a_sign_in_whose_answer_is_lost_is_resent_and_completes() {
     assert!(matches!(settled(&a)[..], [(o, Outcome::LoggedIn(_))] if o == op));
     assert_eq!(e.token(), Some("account"));
 
-    // A sign-in with no answer at all fails after three sends, nothing lost.
+    // A sign-in with no answer at all fails after five sends, nothing lost.
     let (op, a) = e.login("u".into(), 5);
     let (mut req, _) = attach_sent(&a).expect("attach");
-    for now in 6..8 {
+    for now in 6..10 {
         let a = e.on_failure(req, transient(None), now, &mut rng);
         req = attach_sent(&a).expect("resent").0;
     }
-    let a = e.on_failure(req, transient(None), 9, &mut rng);
+    let a = e.on_failure(req, transient(None), 10, &mut rng);
     assert!(attach_sent(&a).is_none());
     assert!(matches!(settled(&a)[..], [(o, Outcome::Failed(err))] if o == op && err.code == codes::NETWORK_ERROR));
 }
