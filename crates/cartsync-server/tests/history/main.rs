@@ -40,6 +40,9 @@ use world::{World, FAULTS};
 
 const CARTS: usize = 4;
 const CLIENTS_PER_CART: usize = 3;
+/// States one cart's linearizability search may visit (about a minute on
+/// this machine kind at its slowest) before it says it cannot decide.
+const LINEARIZABILITY_BUDGET: usize = 2_000_000;
 const SKUS: [&str; 4] = ["tee-black", "mug-enamel", "cap-canvas", "sticker-pack"];
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -283,6 +286,11 @@ async fn histories_under_a_nemesis_lose_nothing_double_nothing_and_linearize() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let _ = std::fs::write(dir.join(format!("history-{seed}-{secs}s.json")), summary.to_string());
     assert_eq!(summary["problems"], json!([]), "the checker found violations");
+    let undecided = summary["carts_undecided"].as_array().map_or(0, Vec::len);
+    assert!(
+        undecided < CARTS,
+        "no cart's history could be decided within the search budget"
+    );
     assert!(
         world.faults.len() >= FAULTS.len().min(((secs / 4) as usize).max(1)),
         "too few faults: {:?}",
@@ -328,6 +336,7 @@ async fn check(
     let mut problems: Vec<String> = Vec::new();
     let mut resolved_by_retry = 0;
     let mut explored = 0;
+    let mut undecided: Vec<String> = Vec::new();
     for (token, records) in per_cart {
         let events = events(addr, token);
         // Gapless versions, each id at most once, and the replay.
@@ -429,10 +438,15 @@ async fn check(
             },
             State::new(Cart::default()),
             &history,
-            20_000_000,
+            LINEARIZABILITY_BUDGET,
         );
         explored += verdict.explored;
-        if !verdict.linearizable {
+        if verdict.undecided {
+            // Many concurrent operations whose outcome stayed unknown (each
+            // may or may not have applied, at any point after it was sent)
+            // can make the search explode; that is not a violation.
+            undecided.push(token.clone());
+        } else if !verdict.linearizable {
             problems.push(format!(
                 "{token}: the history is not linearizable ({} ops)",
                 history.len()
@@ -461,5 +475,6 @@ async fn check(
         "reads": reads,
         "operations_checked_for_linearizability": ops_checked,
         "states_explored": explored,
+        "carts_undecided": undecided,
     })
 }

@@ -48,17 +48,21 @@ struct Entry {
 pub struct Verdict {
     pub linearizable: bool,
     pub explored: usize,
+    /// The search stopped at its budget: no verdict (`linearizable` is
+    /// false, and means nothing).
+    pub undecided: bool,
 }
 
 /// Checks `history` against `model` from `init`. `budget` bounds the
-/// states explored (a verdict past it would be a guess: the checker
-/// panics rather than give one).
+/// states explored: past it the search stops and says it could not decide
+/// (a verdict would be a guess).
 pub fn check<M: Model>(model: &M, init: M::State, history: &[Op<M::Input, M::Output>], budget: usize) -> Verdict {
     let n = history.len();
     if n == 0 {
         return Verdict {
             linearizable: true,
             explored: 0,
+            undecided: false,
         };
     }
     // Entries in time order; at equal instants calls come first, so
@@ -149,10 +153,13 @@ pub fn check<M: Model>(model: &M, init: M::State, history: &[Op<M::Input, M::Out
                 let mut bits = linearized.clone();
                 bits[e.op / 64] |= 1 << (e.op % 64);
                 explored += 1;
-                assert!(
-                    explored <= budget,
-                    "linearizability search exceeded its budget of {budget} states"
-                );
+                if explored > budget {
+                    return Verdict {
+                        linearizable: false,
+                        explored,
+                        undecided: true,
+                    };
+                }
                 if cache.insert((bits.clone(), next_state.clone())) {
                     stack.push((idx, state.clone()));
                     state = next_state;
@@ -166,6 +173,7 @@ pub fn check<M: Model>(model: &M, init: M::State, history: &[Op<M::Input, M::Out
                     return Verdict {
                         linearizable: true,
                         explored,
+                        undecided: false,
                     };
                 }
                 cursor = head;
@@ -179,6 +187,7 @@ pub fn check<M: Model>(model: &M, init: M::State, history: &[Op<M::Input, M::Out
                 return Verdict {
                     linearizable: false,
                     explored,
+                    undecided: false,
                 };
             };
             let op = entries[call_idx].op;
@@ -319,5 +328,15 @@ mod tests {
         assert!(v.explored < 100_000, "{v:?}");
         h.push(op(300, Some(301), RegOp::Read, 99));
         assert!(!check(&Register, 0, &h, 2_000_000).linearizable);
+    }
+
+    #[test]
+    fn a_search_past_its_budget_says_it_could_not_decide() {
+        let h: Vec<_> = (0..12)
+            .map(|i| op(i, Some(100 + i), RegOp::Write(i as u32 + 1), 0))
+            .collect();
+        let v = check(&Register, 0, &h, 5);
+        assert!(v.undecided && !v.linearizable, "{v:?}");
+        assert_eq!(v.explored, 6);
     }
 }
