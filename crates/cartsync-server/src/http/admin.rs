@@ -196,8 +196,17 @@ pub async fn flush_cache(State(app): State<AppState>) -> Result<Json<FlushRespon
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaxBody {
-    /// Basis points (1900 = 19 %); `null` removes the country's rate.
+    /// Basis points (1900 = 19 %); `null` removes the country's rate. The
+    /// field is required (the spec says so; schemathesis found a body
+    /// without it taken as a removal): serde takes a missing `Option`
+    /// field as `None` unless it is read with a function of its own.
+    #[serde(deserialize_with = "present")]
     pub rate_bp: Option<u32>,
+}
+
+/// An `Option` that must be present, `null` or a value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::deserialize(d)
 }
 
 /// `PUT /api/v1/admin/tax/{country}` with `{"rate_bp"}` → the tax table
