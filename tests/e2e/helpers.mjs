@@ -158,9 +158,9 @@ export async function reloadShop(page) {
 
 /** Waits until the page shows `status` (synced, syncing, offline, error)
  *  and, if given, that many pending changes. */
-export async function waitStatus(page, status, pending) {
+export async function waitStatus(page, status, pending, timeout = WAIT) {
   const sel = `[data-testid=sync-status][data-status=${status}]` + (pending === undefined ? "" : `[data-pending="${pending}"]`);
-  await page.waitForSelector(sel, { timeout: WAIT, state: "attached" });
+  await page.waitForSelector(sel, { timeout, state: "attached" });
 }
 
 export const waitSynced = (page) => waitStatus(page, "synced", 0);
@@ -204,19 +204,20 @@ export function duplicateIds(events) {
 }
 
 /** In the bag: where it goes (`country`, `postal`) and how (`option`),
- *  through the storefront's own controls; waits until the server has both. */
-export async function setDelivery(page, country, postal, option) {
+ *  through the storefront's own controls; waits until the server has both
+ *  (`timeout`: longer behind injected faults, where backoff can pass WAIT). */
+export async function setDelivery(page, country, postal, option, timeout = WAIT) {
   await openBag(page);
   if (await page.locator("[data-testid=destination-change]").count()) await page.click("[data-testid=destination-change]");
   await page.selectOption("[data-testid=destination-country]", country);
   await page.fill("[data-testid=destination-postal]", postal);
   await page.click("[data-testid=destination-save]");
-  await page.waitForSelector(`[data-testid=destination][data-country=${country}]`, { timeout: WAIT });
+  await page.waitForSelector(`[data-testid=destination][data-country=${country}]`, { timeout });
   if (option) {
     await page.click(`[data-testid=ship-${option}][data-status=available]`);
-    await page.waitForSelector(`[data-testid=ship-${option}] input:checked`, { timeout: WAIT });
+    await page.waitForSelector(`[data-testid=ship-${option}] input:checked`, { timeout });
   }
-  await waitSynced(page);
+  await waitStatus(page, "synced", 0, timeout);
 }
 
 /** The bank's callback for `event`, signed as the bank signs it

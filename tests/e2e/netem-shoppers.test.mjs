@@ -135,7 +135,7 @@ test("shoppers behind netem and a chaos proxy: every add once, every tab the ser
 
   // Checkout through the faults: one order, however often the answer is cut
   // (after choosing where it goes and how: checkout needs both).
-  await setDelivery(a1, "DE", "10115", "standard");
+  await setDelivery(a1, "DE", "10115", "standard", LONG);
   await a1.click("[data-testid=checkout]");
   await a1.locator("[data-testid=order-confirmation]").waitFor({ state: "visible", timeout: LONG });
   const orders = sql("SELECT count(*) FROM orders")[0][0];
