@@ -3,18 +3,18 @@
 //! asks: it sends what is pending from the IndexedDB copy of the records
 //! ([`crate::idb`]) when no tab does.
 //!
-//! It runs the same engine as a page, restored from the copy, under the
-//! same flush lock (a Web Lock named like the pages'; taken only if free:
-//! a tab holding it is sending already). The engine's actions are carried
-//! out on the copy; what it settled is left as one marker per mutation
-//! (`handoff::WORKER_SETTLED_PREFIX`) for the pages to take in, and
-//! announced on the `cartsync` BroadcastChannel. Requests keep their
-//! mutation ids and base versions, so a page sending the same mutation
-//! again gets `duplicate` from the server.
-//!
-//! The worker does not wait out a backoff (it may be stopped at any time):
-//! a failed send ends the flush with a rejection, and the browser's
-//! Background Sync retries later.
+//! It takes the same flush lock as the pages (a Web Lock named like
+//! theirs; taken only if free: a tab holding it is sending already) and
+//! carries out the rounds of the core's `WorkerFlush`, which decides
+//! everything else: the page's engine restored from the copy sends the
+//! pending mutations with their ids and base versions (a page sending the
+//! same mutation again gets `duplicate`), only to the cart they were
+//! issued for (the worker never opens a cart); its writes go to the copy,
+//! with one marker per settled mutation (`handoff::WORKER_SETTLED_PREFIX`)
+//! for the pages to take in, announced on the `cartsync` BroadcastChannel;
+//! a failed send ends the flush with a rejection (the worker may be
+//! stopped at any time, so it does not wait out a backoff), and the
+//! browser's Background Sync retries later.
 
 use crate::convert::{arg, text};
 use crate::handoff::{CHANNEL, WORKER_SETTLED_PREFIX};
@@ -23,17 +23,13 @@ use crate::idb::{self, Write};
 use crate::transport::Transport;
 use cartsync_core::api::OpenOptions;
 use cartsync_core::engine::{
-    mutation_key, Action, Config, Engine, Event, CHECKOUT_KEY, SERVER_CART_KEY, TOKEN_KEY, USER_KEY,
+    mutation_key, Action, Config, CopyWrite, WorkerFlush, WorkerReport, WorkerSettled, CHECKOUT_KEY, SERVER_CART_KEY,
+    TOKEN_KEY, USER_KEY,
 };
 use js_sys::{Object, Promise, Reflect};
 use serde::Serialize;
-use std::collections::{BTreeSet, VecDeque};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-
-/// Rounds of sending in one flush, at most (each sends one request the
-/// engine asked for; a cart of a few hundred pending mutations needs a few).
-const MAX_ROUNDS: usize = 64;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_REPORT: &'static str = r#"
@@ -60,6 +56,18 @@ struct FlushReport {
     rejected: u32,
     /// Still pending afterwards.
     remaining: u32,
+}
+
+impl From<WorkerReport> for FlushReport {
+    fn from(r: WorkerReport) -> Self {
+        FlushReport {
+            busy: false,
+            requests: r.requests,
+            acknowledged: r.acknowledged,
+            rejected: r.rejected,
+            remaining: r.remaining,
+        }
+    }
 }
 
 /// Sends what is pending in the IndexedDB copy of `options.namespace`'s
@@ -128,10 +136,6 @@ async fn flush(options: OpenOptions) -> Result<JsValue, JsValue> {
         .filter(|(k, _)| !k.starts_with(&marker))
         .filter_map(|(k, v)| Some((k.strip_prefix(prefix.as_str())?.to_string(), v)))
         .collect();
-    let stored = crate::storage::persisted(records);
-    if stored.pending.is_empty() {
-        return report(&FlushReport::default());
-    }
     let mut config = Config::default();
     if let Some(ms) = options.request_timeout_ms.filter(|ms| *ms > 0) {
         config.request_timeout_ms = ms;
@@ -141,56 +145,31 @@ async fn flush(options: OpenOptions) -> Result<JsValue, JsValue> {
         fetch: None,
         timeout_ms: config.request_timeout_ms,
     };
-    let t = now();
-    let (mut engine, mut actions) = Engine::restore(config, stored.clone(), t);
-    actions.extend(engine.set_online(true, t));
-    actions.extend(engine.leadership_gained(stored, t));
-
-    let mut r = FlushReport::default();
+    // The policies (what is sent, written and reported, when to stop) are
+    // the core's `WorkerFlush`; this loop only carries its rounds out.
+    let mut flush = WorkerFlush::start(config, crate::storage::persisted(records), now());
     let mut rng = Entropy;
-    let mut tombstones = BTreeSet::new();
-    let mut queue: VecDeque<Action> = actions.into();
-    let mut failed = false;
-    for _ in 0..MAX_ROUNDS {
-        let mut writes = Vec::new();
-        let mut sends = Vec::new();
-        while let Some(action) = queue.pop_front() {
-            match action {
-                Action::Send(request) => sends.push(request),
-                Action::Lead => {
-                    let now_stored = engine.persisted();
-                    queue.extend(engine.leadership_gained(now_stored, now()));
-                }
-                Action::Emit(Event::Rejected { .. } | Event::Expired { .. }) => r.rejected += 1,
-                action => record(action, &prefix, &mut tombstones, &mut writes, &mut r)?,
-            }
-        }
-        idb::write(&db, &writes).await?;
-        if failed || sends.is_empty() {
-            break;
-        }
-        for request in sends {
-            r.requests += 1;
+    while let Some(round) = flush.poll(now()) {
+        let writes = round
+            .writes
+            .into_iter()
+            .map(|w| copy_write(w, &prefix))
+            .collect::<Result<Vec<_>, _>>()?;
+        idb::write(&db, &writes.into_iter().flatten().collect::<Vec<_>>()).await?;
+        for request in round.sends {
             let answer = transport.send(&request).await;
             let sorted = request.kind.sort(answer.status, answer.retry_after_ms, &answer.body);
-            let t = now();
-            queue.extend(match sorted {
-                Ok(response) => engine.on_response(request.id, response, t, &mut rng),
-                Err(failure) => {
-                    failed = true;
-                    engine.on_failure(request.id, failure, t, &mut rng)
-                }
-            });
+            flush.on_answer(request.id, sorted, now(), &mut rng);
         }
     }
-    r.remaining = u32::try_from(engine.pending().len()).unwrap_or(u32::MAX);
+    let r = flush.report();
     if r.acknowledged + r.rejected > 0 {
         if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
             let _ = channel.post_message(&JsValue::from_str("settled"));
             channel.close();
         }
     }
-    if failed && r.remaining > 0 {
+    if r.retry {
         let error = Object::new();
         let _ = Reflect::set(&error, &"code".into(), &"network_error".into());
         let _ = Reflect::set(
@@ -198,53 +177,37 @@ async fn flush(options: OpenOptions) -> Result<JsValue, JsValue> {
             &"message".into(),
             &"the flush did not reach the server; it will be retried".into(),
         );
-        let _ = Reflect::set(&error, &"report".into(), &report(&r)?);
+        let _ = Reflect::set(&error, &"report".into(), &report(&FlushReport::from(r))?);
         return Err(error.into());
     }
-    report(&r)
+    report(&FlushReport::from(r))
 }
 
-/// Carries out a storage action on the copy.
-fn record(
-    action: Action,
-    prefix: &str,
-    tombstones: &mut BTreeSet<String>,
-    writes: &mut Vec<Write>,
-    r: &mut FlushReport,
-) -> Result<(), JsValue> {
+/// A write of the flush on the copy (`None`: nothing to write there).
+fn copy_write(write: CopyWrite, prefix: &str) -> Result<Option<Write>, JsValue> {
     let full = |key: &str| [prefix, key].concat();
     let js = |e: cartsync_core::ErrorBody| crate::error::to_js(&e);
-    match action {
-        Action::PersistMutation(record) => {
-            let id = record.mutation.id.text();
-            let value = text(&record).map_err(js)?;
-            if record.settled.is_some() {
-                writes.push(Write::Put(full(&[WORKER_SETTLED_PREFIX, &id].concat()), value.clone()));
-                tombstones.insert(id);
-            }
-            writes.push(Write::Put(full(&mutation_key(&record.mutation.id)), value));
+    Ok(Some(match write {
+        CopyWrite::Settled(WorkerSettled::Acknowledged(id)) => {
+            Write::Put(full(&[WORKER_SETTLED_PREFIX, &id.text()].concat()), String::new())
         }
-        Action::RemoveMutation(id) => {
-            let text_id = id.text();
-            if !tombstones.contains(&text_id) {
-                r.acknowledged += 1;
-                writes.push(Write::Put(
-                    full(&[WORKER_SETTLED_PREFIX, &text_id].concat()),
-                    String::new(),
-                ));
+        CopyWrite::Settled(WorkerSettled::Tombstone(record)) => Write::Put(
+            full(&[WORKER_SETTLED_PREFIX, &record.mutation.id.text()].concat()),
+            text(&record).map_err(js)?,
+        ),
+        CopyWrite::Record(action) => match *action {
+            Action::PersistMutation(record) => {
+                Write::Put(full(&mutation_key(&record.mutation.id)), text(&record).map_err(js)?)
             }
-            writes.push(Write::Delete(full(&mutation_key(&id))));
-        }
-        Action::PersistToken(token) => writes.push(Write::Put(full(TOKEN_KEY), text(&token).map_err(js)?)),
-        Action::PersistServerCart(cart) => writes.push(Write::Put(full(SERVER_CART_KEY), text(&cart).map_err(js)?)),
-        Action::RemoveServerCart => writes.push(Write::Delete(full(SERVER_CART_KEY))),
-        Action::PersistUser(Some(user)) => writes.push(Write::Put(full(USER_KEY), user)),
-        Action::PersistUser(None) => writes.push(Write::Delete(full(USER_KEY))),
-        Action::PersistCheckoutKey(Some(key)) => writes.push(Write::Put(full(CHECKOUT_KEY), text(&key).map_err(js)?)),
-        Action::PersistCheckoutKey(None) => writes.push(Write::Delete(full(CHECKOUT_KEY))),
-        // A worker has no lease, no timers that outlive it, no listeners and
-        // no awaiting callers.
-        _ => {}
-    }
-    Ok(())
+            Action::RemoveMutation(id) => Write::Delete(full(&mutation_key(&id))),
+            Action::PersistToken(token) => Write::Put(full(TOKEN_KEY), text(&token).map_err(js)?),
+            Action::PersistServerCart(cart) => Write::Put(full(SERVER_CART_KEY), text(&cart).map_err(js)?),
+            Action::RemoveServerCart => Write::Delete(full(SERVER_CART_KEY)),
+            Action::PersistUser(Some(user)) => Write::Put(full(USER_KEY), user),
+            Action::PersistUser(None) => Write::Delete(full(USER_KEY)),
+            Action::PersistCheckoutKey(Some(key)) => Write::Put(full(CHECKOUT_KEY), text(&key).map_err(js)?),
+            Action::PersistCheckoutKey(None) => Write::Delete(full(CHECKOUT_KEY)),
+            _ => return Ok(None),
+        },
+    }))
 }

@@ -4,7 +4,11 @@
 //! crashes, leader changes (a Web Lock, or the storage lease for a third of
 //! the browsers), offline spells, a full localStorage, sessions that lapse
 //! and come back in another tab, flushes and checkouts awaited by callers,
-//! checkouts elsewhere and authority restarts. Every run checks that each
+//! checkouts elsewhere and authority restarts, and a service worker per
+//! browser (`sim/worker.rs`) that sends from its own IndexedDB copy of the
+//! records (which a crashed tab can leave behind) when Background Sync
+//! fires or it starts, under the flush lock or, without Web Locks, beside
+//! the pages, while the pages take in what it settled. Every run checks that each
 //! stored mutation is applied exactly once or rejected with an event, that a
 //! command storage refused is applied nowhere, that nothing acknowledged is
 //! lost, that no tab and no storage ever rolls a server cart back, that no
@@ -113,7 +117,8 @@ fn simulation() {
     }
     println!(
         "{seeds} seeds in {:.1?}: {} mutations issued, {} applied, {} rejected, {} not stored (storage full), \
-         {} conflicts, {} carts replaced, {} flushes settled, {} orders, {} events",
+         {} conflicts, {} carts replaced, {} flushes settled, {} orders, {} worker flushes ({} mutations \
+         acknowledged by a worker), {} events",
         started.elapsed(),
         total.issued,
         total.applied,
@@ -123,6 +128,8 @@ fn simulation() {
         total.replaced,
         total.flushed,
         total.ordered,
+        total.worker_flushes,
+        total.worker_acked,
         total.steps
     );
 }

@@ -56,6 +56,7 @@ mod types;
 mod view;
 mod view_terms;
 mod worker;
+mod worker_flush;
 
 #[cfg(test)]
 mod tests;
@@ -73,6 +74,7 @@ pub use view::{
     optimistic_cart, optimistic_view, rederive, LineChanges, Status, SyncError, View, ViewChanges, ViewHead,
 };
 pub use worker::WorkerSettled;
+pub use worker_flush::{CopyWrite, Round, WorkerFlush, WorkerReport, MAX_ROUNDS};
 
 use crate::apply::{apply_in_place, validate, Applied};
 use crate::command::{Command, Mutation};

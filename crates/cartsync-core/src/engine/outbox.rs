@@ -57,6 +57,11 @@ impl Outbox {
         true
     }
 
+    /// Whether `id` was removed here (and is still remembered as such).
+    pub fn was_removed(&self, id: &MutationId) -> bool {
+        self.removed.contains(id)
+    }
+
     /// Removes a record for good; returns it if it was there.
     pub fn remove(&mut self, id: &MutationId) -> Option<StoredMutation> {
         if !self.removed.contains(id) {

@@ -57,16 +57,24 @@ impl Engine {
                 self.adopt(stored.cart, true, &mut actions);
             }
         }
+        // Whether or not this tab knew the mutation yet (another tab's, its
+        // storage event still on the way), the record in storage is done
+        // with: removed here, since the outbox now forgets the id and would
+        // ignore that late event, leaving the record to no one (the
+        // simulation found that).
         for s in settled {
             match s {
                 WorkerSettled::Acknowledged(id) => {
-                    if self.outbox.remove(&id).is_some() {
-                        actions.push(Action::RemoveMutation(id));
-                    }
+                    self.outbox.remove(&id);
+                    actions.push(Action::RemoveMutation(id));
                 }
                 WorkerSettled::Tombstone(record) => {
                     let id = record.mutation.id;
-                    if let (Some(mine), Some(settled)) = (self.outbox.remove(&id), &record.settled) {
+                    // Told once per tab: not again for a marker heard twice.
+                    let told = self.outbox.was_removed(&id);
+                    let mine = self.outbox.remove(&id);
+                    if let (false, Some(settled)) = (told && mine.is_none(), &record.settled) {
+                        let mine = mine.unwrap_or_else(|| record.clone());
                         actions.push(Action::Emit(settled_event(&mine, settled)));
                         actions.push(Action::RemoveMutation(id));
                     }

@@ -23,6 +23,8 @@ pub fn all(w: &World) -> Result<Stats, String> {
         unstored: w.unstored.len(),
         flushed: w.flushed,
         ordered: w.ordered,
+        worker_flushes: w.worker_flushes,
+        worker_acked: w.worker_acked,
         steps: w.seq as usize,
     })
 }

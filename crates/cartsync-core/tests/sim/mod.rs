@@ -1,11 +1,12 @@
 //! A deterministic simulation of cartsync clients against the authority.
 //! One seed decides everything: how many clients and tabs, what shoppers
-//! do, what the network loses, duplicates and reorders, when tabs reload
-//! and when the authority restarts.
+//! do, what the network loses, duplicates and reorders, when tabs reload,
+//! when a service worker flushes, and when the authority restarts.
 
 pub mod authority;
 mod check;
 mod trace;
+pub mod worker;
 pub mod world;
 
 use authority::{Authority, Reply};
@@ -28,6 +29,8 @@ pub struct Stats {
     pub unstored: usize,
     pub flushed: usize,
     pub ordered: usize,
+    pub worker_flushes: usize,
+    pub worker_acked: usize,
     pub steps: usize,
 }
 
@@ -41,6 +44,8 @@ impl Stats {
         self.unstored += s.unstored;
         self.flushed += s.flushed;
         self.ordered += s.ordered;
+        self.worker_flushes += s.worker_flushes;
+        self.worker_acked += s.worker_acked;
         self.steps += s.steps;
     }
 }
@@ -110,6 +115,8 @@ fn build(seed: u64, trace: bool) -> World {
         ops: BTreeMap::new(),
         flushed: 0,
         ordered: 0,
+        worker_flushes: 0,
+        worker_acked: 0,
     };
     // Some clients share an account cart (the same shopper on two devices,
     // signed in), which is where version conflicts come from.
@@ -144,6 +151,7 @@ fn build(seed: u64, trace: bool) -> World {
             account,
             rng,
             stored_newest: None,
+            copy: worker::Copy::default(),
         });
         let n_tabs = 1 + w.below(3) as usize;
         for t in 0..n_tabs {
@@ -182,6 +190,9 @@ fn open_tab(w: &mut World, client: usize, slot: usize) {
     w.carry_out(a, actions);
     let online = w.clients[client].online;
     w.call(a, |e, _, now| e.set_online(online, now));
+    // What the worker settled is taken in before the tab may lead.
+    worker::absorb(w, a);
+    worker::copy_all(w, client);
     if !w.clients[client].locks {
         let lease = w.stored_lease(client);
         let tab_id = format!("tab-{incarnation}");
@@ -205,6 +216,8 @@ fn close_tab(w: &mut World, client: usize, slot: usize) {
         if let Some(a) = w.open_tabs(client).into_iter().find(|a| a.tab == slot) {
             w.call(a, |e, _, now| e.close(now));
         }
+    } else {
+        worker::crash(w, client, slot);
     }
     if let Some(tab) = &w.clients[client].tabs[slot] {
         let incarnation = tab.incarnation;
@@ -220,7 +233,7 @@ fn close_tab(w: &mut World, client: usize, slot: usize) {
     }
 }
 
-fn pass_lead(w: &mut World, client: usize) {
+pub(crate) fn pass_lead(w: &mut World, client: usize) {
     let open = w.open_tabs(client);
     if !open.is_empty() {
         let next = open[w.below(open.len() as u64) as usize];
@@ -372,6 +385,7 @@ fn toggle_user(w: &mut World) {
 }
 
 fn chaos_step(w: &mut World) {
+    worker::run_microtasks(w);
     let roll = w.below(1000);
     w.now += w.below(200);
     match roll {
@@ -408,7 +422,9 @@ fn chaos_step(w: &mut World) {
         890..=909 => {
             // The leader steps down without closing (the lock is released).
             let client = w.below(w.clients.len() as u64) as usize;
-            if let Some(slot) = w.clients[client].leader.take().filter(|_| w.clients[client].locks) {
+            let holder = w.clients[client].leader.filter(|s| *s != worker::WORKER);
+            if let Some(slot) = holder.filter(|_| w.clients[client].locks) {
+                w.clients[client].leader = None;
                 let open = w.open_tabs(client);
                 if let Some(a) = open.into_iter().find(|a| a.tab == slot) {
                     w.log(|| format!("c{client}t{slot} steps down"));
@@ -445,6 +461,11 @@ fn chaos_step(w: &mut World) {
                     c.closed = true;
                 }
             }
+        }
+        940..=959 => {
+            // The service worker starts (or a page asks it to flush).
+            let client = w.below(w.clients.len() as u64) as usize;
+            worker::start(w, client);
         }
         _ => {
             let client = w.below(w.clients.len() as u64) as usize;
@@ -486,11 +507,47 @@ fn deliver_due(w: &mut World) {
 }
 
 fn deliver_next(w: &mut World) -> bool {
+    worker::run_microtasks(w);
     let Some(((at, _), ev)) = w.queue.pop_first() else {
         return false;
     };
     w.now = w.now.max(at);
     match ev {
+        Ev::ToTab { to, epoch, id, reply } if to.tab == worker::WORKER => {
+            if epoch == w.epoch {
+                worker::answered(w, to, id, reply);
+            }
+        }
+        Ev::WorkerTimeout {
+            client,
+            incarnation,
+            id,
+        } => {
+            let to = Addr {
+                client,
+                tab: worker::WORKER,
+                incarnation,
+            };
+            let failure = cartsync_core::engine::Failure::Transient {
+                retry_after_ms: None,
+                error: cartsync_core::engine::network_error(),
+            };
+            worker::answered(w, to, id, Reply::Failed(failure));
+        }
+        Ev::WorkerStart { client } => {
+            if w.clients[client].online {
+                worker::start(w, client);
+            } else {
+                // Background Sync waits for the network.
+                let at = w.now + 5_000 + w.below(20_000);
+                w.push(at, Ev::WorkerStart { client });
+            }
+        }
+        Ev::WorkerAnnounced { to } => {
+            if w.tab(to).is_some() {
+                worker::absorb(w, to);
+            }
+        }
         Ev::ToAuthority { from, epoch, request } => w.serve(from, epoch, request),
         Ev::ToTab { to, epoch, id, reply } => {
             if epoch == w.epoch {
@@ -535,6 +592,12 @@ fn deliver_next(w: &mut World) -> bool {
 /// cart events carry their (possibly stale) value, which the engine must
 /// tolerate.
 fn deliver_storage(w: &mut World, to: Addr, change: StorageChange) {
+    w.log(|| {
+        format!("c{}t{} storage event {change:?}", to.client, to.tab)
+            .chars()
+            .take(160)
+            .collect()
+    });
     let change = match change {
         StorageChange::MutationAdded(StoredMutation {
             mutation: Mutation { id, .. },
@@ -607,7 +670,17 @@ fn heal(w: &mut World) -> Result<(), String> {
             }
             steps += 1;
             if steps > 50_000 {
-                return Err(format!("did not quiesce (round {round})"));
+                let waiting: Vec<String> = w
+                    .clients
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let stored = c.storage.keys().filter(|k| k.starts_with(MUTATION_KEY_PREFIX)).count();
+                        let pending: Vec<usize> = c.tabs.iter().flatten().map(|t| t.engine.pending().len()).collect();
+                        format!("c{i}: {stored} stored, pending {pending:?}, leader {:?}", c.leader)
+                    })
+                    .collect();
+                return Err(format!("did not quiesce (round {round}): {}", waiting.join("; ")));
             }
         }
     }
@@ -618,7 +691,8 @@ fn heal(w: &mut World) -> Result<(), String> {
 fn quiet(w: &World) -> bool {
     w.ops.is_empty()
         && w.clients.iter().all(|c| {
-            !c.storage.keys().any(|k| k.starts_with(MUTATION_KEY_PREFIX))
+            c.copy.run.is_none()
+                && !c.storage.keys().any(|k| k.starts_with(MUTATION_KEY_PREFIX))
                 && c.tabs.iter().flatten().all(|t| t.engine.pending().is_empty())
         })
 }

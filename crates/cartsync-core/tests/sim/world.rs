@@ -48,6 +48,8 @@ pub struct Client {
     /// The engines' randomness (ids, jitter).
     pub rng: SplitMix64,
     pub stored_newest: Option<(String, u64)>,
+    /// IndexedDB: the records' copy, the worker's markers, its flush.
+    pub copy: super::worker::Copy,
 }
 
 /// Where a message goes: one incarnation of one tab.
@@ -86,6 +88,20 @@ pub enum Ev {
     LeaseCheck {
         to: Addr,
         at: u64,
+    },
+    /// Background Sync fires (or the worker starts).
+    WorkerStart {
+        client: usize,
+    },
+    /// The worker's request went unanswered for the transport's timeout.
+    WorkerTimeout {
+        client: usize,
+        incarnation: u64,
+        id: RequestId,
+    },
+    /// The worker's message on the `cartsync` channel reaches a tab.
+    WorkerAnnounced {
+        to: Addr,
     },
 }
 
@@ -147,6 +163,8 @@ pub struct World {
     pub replaced: usize,
     pub flushed: usize,
     pub ordered: usize,
+    pub worker_flushes: usize,
+    pub worker_acked: usize,
 }
 
 impl World {
@@ -328,6 +346,7 @@ impl World {
                 Action::RemoveServerCart => {
                     // No other tab needs an event: the token change follows.
                     self.clients[a.client].storage.remove(SERVER_CART_KEY);
+                    super::worker::touch(self, a.client, a.tab, SERVER_CART_KEY);
                 }
                 Action::PersistUser(u) => {
                     let change = StorageChange::UserChanged(u.clone());
@@ -379,8 +398,12 @@ impl World {
                 Action::Emit(Event::Expired { mutation_id, .. }) => {
                     self.refused.insert(mutation_id);
                 }
-                // No service worker in the simulation: pages do the sending.
-                Action::RequestBackgroundFlush => {}
+                // Background Sync: the worker flushes once the browser is
+                // online (see `sim/worker.rs`).
+                Action::RequestBackgroundFlush => {
+                    let at = self.now + 1 + self.below(5_000);
+                    self.push(at, Ev::WorkerStart { client: a.client });
+                }
                 Action::Emit(Event::Conflict { .. }) => self.conflicts += 1,
                 Action::Emit(Event::CartReplaced { .. }) => self.replaced += 1,
                 Action::Emit(_) => {}
@@ -443,6 +466,7 @@ impl World {
     /// A storage write; other tabs of the client hear of it (the writer
     /// does not, and an unchanged value fires no event, as in browsers).
     pub fn write(&mut self, from: Addr, key: String, value: Option<Value>, change: StorageChange) {
+        super::worker::touch(self, from.client, from.tab, &key);
         if !self.store(from.client, key, value) {
             return;
         }
@@ -494,7 +518,7 @@ impl World {
         }
     }
 
-    fn send(&mut self, from: Addr, request: Request) {
+    pub fn send(&mut self, from: Addr, request: Request) {
         if !self.clients[from.client].online {
             let reply = Reply::Failed(Failure::Transient {
                 retry_after_ms: None,

@@ -389,6 +389,7 @@ mod faults;
 mod lifecycle;
 mod ops;
 mod terms;
+mod worker;
 
 #[test]
 fn commands_are_sent_in_the_order_they_were_issued() {
