@@ -72,6 +72,11 @@ impl Mirror {
         self.dirty.insert(key.to_string());
     }
 
+    /// The IndexedDB copy, once open.
+    pub fn db(&self) -> Option<IdbDatabase> {
+        self.db.borrow().clone()
+    }
+
     /// Stops listening (the hub closed).
     pub fn stop(&mut self) {
         if let Some((channel, _)) = self.channel.take() {
@@ -168,7 +173,7 @@ async fn copy_all(hub: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
 }
 
 /// Takes in what the worker settled, then deletes its markers.
-async fn absorb(hub: &Shared, db: &IdbDatabase) {
+pub async fn absorb(hub: &Shared, db: &IdbDatabase) {
     let prefix = hub.borrow().storage.prefix().to_string();
     let Ok(entries) = idb::entries(db, &prefix).await else {
         return;

@@ -214,6 +214,10 @@ impl Hub {
                 let storage = self.storage.read_all();
                 return self.engine.leadership_gained(storage, now());
             }
+            Action::ReadCart => {
+                let stored = self.storage.read_all();
+                return self.engine.cart_read(stored, now());
+            }
             Action::ReadStorage => {
                 let storage = self.storage.read_all();
                 return self.engine.storage_read(storage, now());

@@ -35,7 +35,8 @@ use wasm_bindgen_futures::future_to_promise;
 const TS_REPORT: &'static str = r#"
 /** What a service worker's flush did (`flushPending`). */
 export interface WorkerFlushReport {
-  /** A tab held the flush lock: nothing was sent. */
+  /** A tab held the flush lock, or the browser has no Web Locks (the
+   *  pages send everything): nothing was sent. */
   busy: boolean;
   requests: number;
   acknowledged: number;
@@ -49,7 +50,8 @@ export interface WorkerFlushReport {
 #[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct FlushReport {
-    /// The flush lock was held by a tab: nothing was sent.
+    /// The flush lock was held by a tab, or there are no Web Locks:
+    /// nothing was sent.
     busy: bool,
     requests: u32,
     acknowledged: u32,
@@ -100,9 +102,10 @@ pub fn flush_pending(#[wasm_bindgen(unchecked_param_type = "OpenOptions")] optio
             options.set_if_available(true);
             locks.request_with_options(&lock_name, &options, callback.unchecked_ref())
         }
-        // No Web Locks: pages then use the storage lease, which a worker
-        // cannot read; a page sending the same mutations gets `duplicate`.
-        None => run(true),
+        // No Web Locks: pages then lead by a storage lease, which a worker
+        // cannot read; a cart it made could race one a page made. The
+        // pages send everything themselves (reported as busy).
+        None => run(false),
     }
 }
 

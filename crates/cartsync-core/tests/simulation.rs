@@ -4,7 +4,9 @@
 //! crashes, leader changes (a Web Lock, or the storage lease for a third of
 //! the browsers), offline spells, a full localStorage, sessions that lapse
 //! and come back in another tab, flushes and checkouts awaited by callers,
-//! checkouts elsewhere and authority restarts, and a service worker per
+//! checkouts elsewhere and authority restarts, sign-in (the anonymous cart
+//! attached to an account cart and merged, resent when its answer is lost,
+//! again after a tab died mid-way) and sign-out, and a service worker per
 //! browser (`sim/worker.rs`) that sends from its own IndexedDB copy of the
 //! records (which a crashed tab can leave behind) when Background Sync
 //! fires or it starts, under the flush lock or, without Web Locks, beside
@@ -15,7 +17,8 @@
 //! client abandons an open cart, that the view kept in place equals the view
 //! computed from scratch after every input, that a settled flush means its
 //! mutations are applied, that every awaited operation settles, that no cart
-//! is ordered twice, that every tab converges to the authority's cart with
+//! is ordered twice, that a finished sign-in leaves the tab on that
+//! account's cart, that every tab converges to the authority's cart with
 //! nothing pending, and that the authority's carts equal their event logs
 //! replayed from empty.
 //!
@@ -117,7 +120,7 @@ fn simulation() {
     }
     println!(
         "{seeds} seeds in {:.1?}: {} mutations issued, {} applied, {} rejected, {} not stored (storage full), \
-         {} conflicts, {} carts replaced, {} flushes settled, {} orders, {} worker flushes ({} mutations \
+         {} conflicts, {} carts replaced, {} flushes settled, {} orders, {} sign-ins, {} worker flushes ({} mutations \
          acknowledged by a worker), {} events",
         started.elapsed(),
         total.issued,
@@ -128,6 +131,7 @@ fn simulation() {
         total.replaced,
         total.flushed,
         total.ordered,
+        total.signed_in,
         total.worker_flushes,
         total.worker_acked,
         total.steps

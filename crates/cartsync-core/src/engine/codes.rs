@@ -32,6 +32,8 @@ pub const UNSUPPORTED_ENVIRONMENT: &str = "unsupported_environment";
 pub const MODULE_LOAD_FAILED: &str = "module_load_failed";
 /// The client was closed before the operation could finish.
 pub const CLIENT_CLOSED: &str = "client_closed";
+/// A sign-in was cancelled by a sign-out started before it finished.
+pub const SIGNED_OUT: &str = "signed_out";
 
 /// Every client code, for generated declarations and docs.
 pub const CLIENT_CODES: &[&str] = &[
@@ -46,6 +48,7 @@ pub const CLIENT_CODES: &[&str] = &[
     UNSUPPORTED_ENVIRONMENT,
     MODULE_LOAD_FAILED,
     CLIENT_CLOSED,
+    SIGNED_OUT,
 ];
 
 /// Codes of the server's error bodies beyond [`crate::CartError::CODES`]

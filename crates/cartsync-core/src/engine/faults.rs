@@ -200,6 +200,7 @@ impl Engine {
         Action::PersistToken(TokenRecord {
             token: self.token.clone(),
             generation: self.generation,
+            merged: self.waiting_for_token,
         })
     }
 

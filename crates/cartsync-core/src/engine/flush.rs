@@ -16,6 +16,10 @@ impl Engine {
         self.leave_ordered_cart(now, actions);
         self.pump(now, actions);
         self.progress_ops(now, actions);
+        // An operation may have moved the cart (sign-out's fresh cart, a
+        // sign-in's account cart): what is pending goes now, not at the
+        // next input (there may be none).
+        self.pump(now, actions);
         self.background_flush(actions);
         // A failure of something no longer needed (a create-cart whose
         // mutations a late answer settled) is not an error state.
@@ -39,6 +43,22 @@ impl Engine {
             self.announced_rev = self.view_rev;
             actions.push(Action::Emit(Event::Change));
         }
+        if !self.moves.is_empty() {
+            actions.push(Action::ReadCart);
+        }
+        // Reads come last: the binding calls back into the engine with
+        // them, and what that call returns must follow, not precede, the
+        // actions computed here (a timer scheduled here would otherwise
+        // replace the one the call scheduled).
+        let mut reads = Vec::new();
+        actions.retain(|a| {
+            let read = matches!(a, Action::ReadCart | Action::ReadStorage);
+            if read && !reads.contains(a) {
+                reads.push(a.clone());
+            }
+            !read
+        });
+        actions.extend(reads);
     }
 
     fn wakeup(&self, now: u64) -> Option<u64> {
@@ -74,12 +94,17 @@ impl Engine {
         if !self.leads(now) || !self.online || self.in_flight.is_some() || self.waiting_for_token {
             return;
         }
+        if !self.moves.is_empty() {
+            // The cart may move once storage is read (`moves.rs`).
+            return;
+        }
         if self.retry_at.is_some_and(|t| t > now) {
             return;
         }
         self.expire(now, actions);
         let (kind, sent) = match &self.token {
-            None if !self.outbox.is_empty() => (RequestKind::CreateCart, Sent::Create),
+            // A sign-in making a cart makes the one the outbox goes to.
+            None if !self.outbox.is_empty() && !self.signing_in_creates() => (RequestKind::CreateCart, Sent::Create),
             Some(token) if self.has_work() => {
                 let limit = if self.isolate { 1 } else { self.config.limits.max_batch };
                 let base = self.server.as_ref().map_or(0, |c| c.version);

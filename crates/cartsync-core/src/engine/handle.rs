@@ -40,13 +40,7 @@ impl Engine {
     ) {
         match (sent, response) {
             (Sent::Create, Response::Created(created)) => {
-                // Only a tab that still leads takes a new cart: a lease
-                // that ran out meanwhile may have let another tab create
-                // one (that cart, empty, is simply never used).
-                if self.token.is_none() && self.leads(now) {
-                    actions.push(self.change_token(Some(created.token)));
-                    self.adopt(created.cart, true, actions);
-                }
+                self.created(created, None);
                 self.succeeded();
             }
             (Sent::Batch { token, .. }, Response::Mutations(answer)) => {
@@ -244,7 +238,11 @@ impl Engine {
                     message: error.message,
                 }));
             }
-            "cart_merged" => self.waiting_for_token = true,
+            // Told to every tab once storage is read (`moves.rs`).
+            "cart_merged" => {
+                self.waiting_for_token = true;
+                self.moves.merged = Some(token);
+            }
             // About the request's credentials, not its mutations: keep them
             // all and retry with backoff (or at once when another tab signs
             // in and the new credentials arrive).

@@ -25,6 +25,10 @@
 //!   (token, server cart), never a cart older than the one it knows; token
 //!   writes carry a generation and cart writes their token, so a storage
 //!   event that arrives late never rolls a tab back;
+//! - a tab moves to another cart (a new one, a sign-in's account cart,
+//!   leaving one at sign-out, marking one merged) only after reading which
+//!   cart storage names at that moment ([`Action::ReadCart`], `moves.rs`),
+//!   so that no cart with something applied to it is left to no one;
 //! - at most one mutations request is in flight; a late answer is still used
 //!   for what it proves (per-mutation results) but its cart only if it is
 //!   newer.
@@ -49,6 +53,7 @@ mod faults;
 mod flush;
 mod handle;
 mod lease;
+mod moves;
 mod ops;
 mod outbox;
 mod storage;
@@ -210,6 +215,8 @@ pub struct Engine {
     shipping_notice: Option<(String, crate::shipping::ShippingReason)>,
     /// Storage faults (see `faults.rs`).
     faults: faults::Faults,
+    /// Cart moves waiting for [`Action::ReadCart`] (see `moves.rs`).
+    moves: moves::Moves,
 }
 
 impl Engine {
@@ -255,6 +262,7 @@ impl Engine {
             next_op: 1,
             lease: None,
             shipping_notice: None,
+            moves: moves::Moves::default(),
             faults: faults::Faults::default(),
         };
         let mut actions = Vec::new();
@@ -274,6 +282,7 @@ impl Engine {
             token: TokenRecord {
                 token: self.token.clone(),
                 generation: self.generation,
+                merged: self.waiting_for_token,
             },
             server_cart: self
                 .token
@@ -436,11 +445,25 @@ impl Engine {
     /// may not have reached this tab as events yet.
     pub fn leadership_gained(&mut self, storage: Persisted, now: u64) -> Vec<Action> {
         let mut actions = Vec::new();
+        let stored_cart = storage.server_cart.as_ref().map(|c| (c.token.clone(), c.cart.version));
         if self.lost(&storage) {
             // Cleared under this page: what it holds is the truth.
             self.cleared(storage, &mut actions);
         } else {
             self.load(storage, false, &mut actions);
+        }
+        // A server cart this tab learned before it led (from a service
+        // worker's copy) is written now: only leaders write server carts.
+        if let (Some(token), Some(cart)) = (&self.token, &self.server) {
+            let newer = stored_cart
+                .as_ref()
+                .is_none_or(|(t, v)| t != token || *v < cart.version);
+            if newer {
+                actions.push(Action::PersistServerCart(ServerCart {
+                    token: token.clone(),
+                    cart: cart.clone(),
+                }));
+            }
         }
         if self.faults.outdated {
             // Another tab runs a newer cartsync: it sends, not this one.

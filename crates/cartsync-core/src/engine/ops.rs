@@ -11,9 +11,15 @@
 //!   own that gets no answer is resent (twice at most, while online): a
 //!   resent attach of a cart already merged gets the account cart again.
 //!   A cart this tab learned was merged (its token answers `cart_merged`)
-//!   is attached without waiting for the outbox, which cannot drain into it.
+//!   is attached without waiting for the outbox, which cannot drain into it;
+//!   if that attach answers `cart_merged` too (the account cart it went
+//!   into was checked out meanwhile), the pending changes move to a new
+//!   cart, which the sign-in makes and attaches.
 //! - `logout` flushes what it can, forgets the user token and starts a new
-//!   anonymous cart; what is still pending goes to it.
+//!   anonymous cart (what is still pending goes to it), unless the cart is
+//!   an anonymous one already (made while signed in, after the account
+//!   cart was checked out elsewhere): that one stays, so that what it holds
+//!   is not lost, and is merged at the next sign-in.
 //! - `checkout` flushes, then orders the cart at the total the shopper
 //!   sees, under one idempotency key per attempt (a cart at a version): the
 //!   caller's, or one kept in storage so that every retry of the attempt —
@@ -24,7 +30,7 @@ use super::types::{Action, CheckoutKey, Event, Failure, OpId, Outcome, RequestKi
 use super::{Engine, Sent};
 use crate::error::ErrorBody;
 use crate::prelude::*;
-use crate::protocol::v1::CheckoutRequest;
+use crate::protocol::v1::{AttachResponse, CheckoutRequest};
 use crate::seams::Random;
 
 #[derive(Debug, Clone)]
@@ -68,7 +74,27 @@ impl Engine {
 
     /// Signs out and starts a new anonymous cart.
     pub fn logout(&mut self, now: u64) -> (OpId, Vec<Action>) {
-        self.start(Kind::Logout, now)
+        // The latest intent wins: a sign-in under way is cancelled (its
+        // late answer is ignored). Its attach may still commit: the cart,
+        // kept if anonymous, is then merged into the account, and what is
+        // pending waits for the next sign-in (`cart_merged`), lost neither
+        // way; leaving it instead would lose what was applied to it if the
+        // attach never arrived.
+        let mut actions = Vec::new();
+        for op in core::mem::take(&mut self.ops) {
+            if matches!(op.kind, Kind::Login { .. }) {
+                let error = ErrorBody {
+                    code: codes::SIGNED_OUT.into(),
+                    message: "signed out before the sign-in finished".into(),
+                };
+                self.settle_op(op.id, Outcome::Failed(error), &mut actions);
+            } else {
+                self.ops.push(op);
+            }
+        }
+        let (id, more) = self.start(Kind::Logout, now);
+        actions.extend(more);
+        (id, actions)
     }
 
     /// Orders the cart; `key` is the caller's idempotency key, if it keeps
@@ -165,10 +191,11 @@ impl Engine {
         let kind = match (&op.kind, flushed) {
             (Kind::Logout, _) => {
                 // Signing out goes ahead offline too: pending changes go
-                // to the new anonymous cart.
+                // to the new anonymous cart, once storage says which cart
+                // is left (`moves.rs`).
                 self.user = None;
                 actions.push(Action::PersistUser(None));
-                self.start_fresh_cart(actions);
+                self.leave();
                 return self.settle_op(op.id, Outcome::LoggedOut, actions);
             }
             (_, Err(error)) => return self.settle_op(op.id, Outcome::Failed(error), actions),
@@ -209,6 +236,60 @@ impl Engine {
         };
         self.send_for(&mut op, kind, now, actions);
         Some(op)
+    }
+
+    /// Sign-in's attach was answered, and storage read since.
+    pub(super) fn login_attached(&mut self, op: OpId, attached: AttachResponse, now: u64, actions: &mut Vec<Action>) {
+        let Some(at) = self.ops.iter().position(|o| o.id == op) else {
+            return;
+        };
+        let mut op = self.ops.remove(at);
+        let Kind::Login { user } = op.kind.clone() else {
+            return;
+        };
+        if self.token.is_some() && self.token != op.cart {
+            // This tab moved to another cart meanwhile (the first was
+            // closed, or another tab made one): that one is attached too,
+            // so nothing is left behind.
+            if let Some(token) = self.token.clone() {
+                self.send_for(&mut op, RequestKind::Attach { token }, now, actions);
+            }
+            self.ops.insert(at, op);
+            return;
+        }
+        // Stored before anything is sent with it: every tab signs in.
+        self.user = Some(user.clone());
+        actions.push(Action::PersistUser(Some(user)));
+        self.adopt_cart(attached.token, attached.cart, actions);
+        // New credentials: nothing waits for a backoff meant for the old ones.
+        self.backoff.reset();
+        self.retry_at = None;
+        let report = attached.merge_report;
+        actions.push(Action::Emit(Event::Merged { report: report.clone() }));
+        self.settle_op(op.id, Outcome::LoggedIn(report), actions);
+    }
+
+    /// Whether a sign-in is making a cart (its request out, or its answer
+    /// waiting for the stored token's read).
+    pub(super) fn signing_in_creates(&self) -> bool {
+        self.ops
+            .iter()
+            .any(|o| matches!(o.kind, Kind::Login { .. }) && !o.flushing && o.cart.is_none())
+    }
+
+    /// Sign-in's new cart was taken (or another tab's cart found meanwhile):
+    /// that cart is attached.
+    pub(super) fn login_created(&mut self, op: OpId, now: u64, actions: &mut Vec<Action>) {
+        let Some(at) = self.ops.iter().position(|o| o.id == op) else {
+            return;
+        };
+        let mut op = self.ops.remove(at);
+        let Some(token) = self.token.clone() else {
+            self.settle_op(op.id, no_cart(), actions);
+            return;
+        };
+        self.send_for(&mut op, RequestKind::Attach { token }, now, actions);
+        self.ops.insert(at, op);
     }
 
     fn send_for(&mut self, op: &mut Op, kind: RequestKind, now: u64, actions: &mut Vec<Action>) {
@@ -260,6 +341,26 @@ impl Engine {
                 self.ops.insert(at, op);
                 return;
             }
+            // The cart was merged at an earlier sign-in whose answer was
+            // lost, and the account cart it went into is gone (checked out)
+            // or someone else's: nothing takes this cart again, and what is
+            // pending would wait for it forever. It goes to a new cart,
+            // which this sign-in makes and attaches.
+            Err(Failure::Permanent(error))
+                if matches!(op.kind, Kind::Login { .. })
+                    && error.code == "cart_merged"
+                    && op.cart.is_some()
+                    && op.cart == self.token =>
+            {
+                actions.push(Action::Emit(Event::CartReplaced {
+                    code: error.code,
+                    message: error.message,
+                }));
+                actions.push(self.change_token(None));
+                self.resend_for(&mut op, RequestKind::CreateCart, now, actions);
+                self.ops.insert(at, op);
+                return;
+            }
             Err(Failure::Transient { error, .. }) | Err(Failure::Permanent(error)) => {
                 self.settle_op(op.id, Outcome::Failed(error), actions);
                 return;
@@ -267,37 +368,14 @@ impl Engine {
         };
         match (&op.kind, response) {
             (Kind::Login { .. }, Response::Created(created)) => {
-                // Another tab may have made the cart meanwhile: sign in that one.
-                if self.token.is_none() {
-                    actions.push(self.change_token(Some(created.token)));
-                    self.adopt(created.cart, true, actions);
-                }
-                let Some(token) = self.token.clone() else {
-                    self.settle_op(op.id, no_cart(), actions);
-                    return;
-                };
-                self.send_for(&mut op, RequestKind::Attach { token }, now, actions);
+                // Attached once storage is read (`moves.rs`).
+                self.created(created, Some(op.id));
                 self.ops.insert(at, op);
             }
-            (Kind::Login { .. }, Response::Attached(_)) if self.token.is_some() && self.token != op.cart => {
-                // This tab moved to another cart meanwhile (the first was
-                // closed): that one is attached too, so nothing is left behind.
-                if let Some(token) = self.token.clone() {
-                    self.send_for(&mut op, RequestKind::Attach { token }, now, actions);
-                }
+            (Kind::Login { .. }, Response::Attached(attached)) => {
+                // Taken once storage is read (`moves.rs`).
+                self.attached(op.id, attached);
                 self.ops.insert(at, op);
-            }
-            (Kind::Login { user }, Response::Attached(attached)) => {
-                // Stored before anything is sent with it: every tab signs in.
-                self.user = Some(user.clone());
-                actions.push(Action::PersistUser(Some(user.clone())));
-                self.adopt_cart(attached.token, attached.cart, actions);
-                // New credentials: nothing waits for a backoff meant for the old ones.
-                self.backoff.reset();
-                self.retry_at = None;
-                let report = attached.merge_report;
-                actions.push(Action::Emit(Event::Merged { report: report.clone() }));
-                self.settle_op(op.id, Outcome::LoggedIn(report), actions);
             }
             (Kind::Checkout { .. }, Response::Ordered(ordered)) => {
                 // The cart is closed. A tab that already moved on (a late

@@ -55,13 +55,51 @@ impl Engine {
     }
 
     /// Takes a token record another tab wrote if it is newer than what
-    /// this tab holds. Returns whether the token changed.
+    /// this tab holds. Returns whether the token, or whether it waits for a
+    /// sign-in (`merged`), changed.
     pub(super) fn take_token(&mut self, record: TokenRecord) -> bool {
-        if (record.generation, &record.token) <= (self.generation, &self.token) {
+        let mine = TokenRecord {
+            token: self.token.clone(),
+            generation: self.generation,
+            merged: self.waiting_for_token,
+        };
+        if !record.supersedes(&mine) {
             return false;
         }
         self.generation = record.generation;
-        self.switch_token(record.token)
+        let waiting = self.waiting_for_token;
+        let switched = self.switch_token(record.token);
+        self.waiting_for_token = record.merged && self.token.is_some();
+        switched || waiting != self.waiting_for_token
+    }
+
+    /// Takes the token record storage holds now (read synchronously, see
+    /// `moves.rs`): what it names is the latest write of any tab, so it
+    /// wins unless it is older than what this tab holds (a late write of a
+    /// tab that decided on an older idea). Returns whether anything changed.
+    pub(super) fn take_stored_token(&mut self, record: TokenRecord) -> bool {
+        let same = record.token == self.token && record.merged == self.waiting_for_token;
+        if same || record.generation < self.generation {
+            // Writes from here on are newer than what storage holds.
+            self.generation = self.generation.max(record.generation);
+            return false;
+        }
+        self.generation = record.generation;
+        self.switch_token(record.token);
+        self.waiting_for_token = record.merged && self.token.is_some();
+        true
+    }
+
+    /// The current cart answered `cart_merged`: this tab, and through the
+    /// returned write every tab, waits for a sign-in's token.
+    pub(super) fn merged_away(&mut self) -> Action {
+        self.generation += 1;
+        self.waiting_for_token = true;
+        Action::PersistToken(TokenRecord {
+            token: self.token.clone(),
+            generation: self.generation,
+            merged: true,
+        })
     }
 
     /// This tab moves to another cart (or to none): returns the write.
@@ -71,6 +109,7 @@ impl Engine {
         Action::PersistToken(TokenRecord {
             token,
             generation: self.generation,
+            merged: false,
         })
     }
 

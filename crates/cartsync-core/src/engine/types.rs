@@ -243,6 +243,23 @@ pub fn mutation_key(id: &MutationId) -> String {
 pub struct TokenRecord {
     pub token: Option<String>,
     pub generation: u64,
+    /// The cart was merged into an account cart at a sign-in whose answer
+    /// never came (its token answers `cart_merged`): nothing can be sent
+    /// until a sign-in brings the account cart's token. Stored so that
+    /// every tab knows it (a sign-in in any tab then attaches at once
+    /// instead of waiting for an outbox that cannot drain).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub merged: bool,
+}
+
+impl TokenRecord {
+    /// Whether this record is newer than `other`: by generation, then (two
+    /// tabs that moved at once) a cart that was not found merged first (a
+    /// sign-in's account cart beats another tab's news that the old cart
+    /// was merged), then by token.
+    pub fn supersedes(&self, other: &TokenRecord) -> bool {
+        (self.generation, !self.merged, &self.token) > (other.generation, !other.merged, &other.token)
+    }
 }
 
 /// The last server cart as stored ([`SERVER_CART_KEY`]), tagged with its
@@ -496,6 +513,10 @@ pub enum Action {
     /// Read every record now and call `Engine::storage_read` with them
     /// (to find out whether storage was cleared under this page).
     ReadStorage,
+    /// Read every record now and call `Engine::cart_read` with them, before
+    /// anything else (the engine is about to move to another cart, see
+    /// `moves.rs`).
+    ReadCart,
     /// Stop leading for good: give the flush lock (or the lease) up and
     /// never ask for it again (another tab runs a newer cartsync).
     StepDown,

@@ -44,7 +44,7 @@ impl Engine {
 
     /// Takes in what a service worker did while no tab held the flush lock:
     /// `remote` is its copy of the records (a newer token or server cart is
-    /// taken and written to this page's storage, as the leader would), and
+    /// taken, and written to this page's storage if it leads), and
     /// `settled` what it settled.
     pub fn absorb_worker(&mut self, remote: Persisted, settled: Vec<WorkerSettled>, now: u64) -> Vec<Action> {
         let mut actions = Vec::new();
@@ -53,8 +53,14 @@ impl Engine {
         }
         if let Some(stored) = remote.server_cart {
             if self.token.as_ref() == Some(&stored.token) {
-                // Written to this page's storage too when it is newer.
-                self.adopt(stored.cart, true, &mut actions);
+                // Written to this page's storage too when it is newer, by
+                // the leader only: only the leader writes server carts, so
+                // that the stored one never goes back (a leader's late
+                // answer, older than the worker's, would follow a write
+                // from here; the simulation found it where a worker runs
+                // beside the pages).
+                let leader = self.leader;
+                self.adopt(stored.cart, leader, &mut actions);
             }
         }
         // Whether or not this tab knew the mutation yet (another tab's, its

@@ -11,16 +11,17 @@
 //! - every settled mutation leaves a marker for the pages
 //!   ([`WorkerSettled`]): acknowledged (it left the outbox without a
 //!   tombstone) or the tombstone the engine wrote (refused, expired);
-//! - the worker only sends pending mutations to the cart they were issued
-//!   for: it never creates a cart (nor signs in, nor checks out). A cart the
-//!   worker opened would race the one a page opens meanwhile (a tab waiting
-//!   for the flush lock, or a browser without Web Locks, where the worker
-//!   cannot see the pages' lease), and one of them would be abandoned with
-//!   what was applied to it; the simulation found that. Mutations with no
-//!   cart yet wait for a page;
+//! - it runs only while it holds the flush lock (a Web Lock: without Web
+//!   Locks the pages lead by a storage lease the worker cannot read, and a
+//!   cart it made could race one a page made, leaving one of them and what
+//!   was applied to it to no one; the simulation found that), and a page
+//!   takes in what the worker did before it leads (`Engine::absorb_worker`),
+//!   so a cart the worker made (the first adds were made offline) is the
+//!   one the pages go on with;
 //! - the worker never waits out a backoff (a browser may stop it at any
 //!   time): after a round in which a send failed it stops, and reports
-//!   [`WorkerReport::retry`] so that Background Sync tries again later;
+//!   [`WorkerReport::retry`] so that Background Sync tries again later
+//!   (not after a refusal: retrying would get the same answer);
 //! - at most [`MAX_ROUNDS`] rounds of requests per flush.
 
 use super::types::{Action, Event, Failure, Persisted, Request, RequestId, RequestKind, Response};
@@ -63,8 +64,9 @@ pub struct WorkerReport {
     pub rejected: u32,
     /// Still pending afterwards.
     pub remaining: u32,
-    /// A send failed and something is still pending: the flush should end
-    /// in a rejection, so that Background Sync retries.
+    /// A send failed on the way (no answer, or a 5xx) and something is
+    /// still pending: the flush should end in a rejection, so that
+    /// Background Sync retries.
     pub retry: bool,
 }
 
@@ -120,11 +122,19 @@ impl WorkerFlush {
         let mut round = Round::default();
         while let Some(action) = self.queue.pop_front() {
             match action {
-                Action::Send(request) if matches!(request.kind, RequestKind::Mutations { .. }) => {
+                Action::Send(request)
+                    if matches!(request.kind, RequestKind::Mutations { .. } | RequestKind::CreateCart) =>
+                {
                     round.sends.push(request)
                 }
-                // A new cart, a sign-in or a checkout is a page's to do.
+                // A sign-in or a checkout is a page's to do (none is started here).
                 Action::Send(_) => {}
+                // Its own records are the copy's (only the lock holder writes
+                // a token there).
+                Action::ReadCart => {
+                    let stored = self.engine.persisted();
+                    self.queue.extend(self.engine.cart_read(stored, now));
+                }
                 Action::Lead => {
                     let stored = self.engine.persisted();
                     self.queue.extend(self.engine.leadership_gained(stored, now));
@@ -150,7 +160,10 @@ impl WorkerFlush {
         let actions = match answer {
             Ok(response) => self.engine.on_response(id, response, now, rng),
             Err(failure) => {
-                self.failed = true;
+                // Only a transient failure is worth Background Sync's retry:
+                // a refusal is the engine's to sort out (a tombstone, or a
+                // cart merged at sign-in that waits for a page's sign-in).
+                self.failed |= matches!(failure, Failure::Transient { .. });
                 self.engine.on_failure(id, failure, now, rng)
             }
         };

@@ -1,15 +1,20 @@
-//! The simulated authority: the core's `decide_batch` on an in-memory
-//! durable state (carts, idempotency records, event logs). A restart loses
-//! only what was in flight; everything here is durable.
+//! The simulated authority: the core's `decide_batch` and `merge` on an
+//! in-memory durable state (carts, idempotency records, event logs). A
+//! restart loses only what was in flight; everything here is durable.
+//! Sign-in (`attach`) merges an anonymous cart into the account cart as the
+//! server does: the anonymous cart is closed as merged (its mutations answer
+//! `cart_merged`), the account cart gets the merged snapshot as its new
+//! replay base and one more version, and a resent attach of a merged cart
+//! gets the account cart and the merge's report again.
 
 use cartsync_core::engine::{Failure, Request, RequestKind, Response};
 use cartsync_core::protocol::v1::{
-    CartView, CheckoutProblem, CheckoutRejected, CheckoutResponse, ConflictResponse, CreateCartResponse,
-    MutationsResponse, Order, OrderStatus,
+    AttachResponse, CartView, CheckoutProblem, CheckoutRejected, CheckoutResponse, ConflictResponse,
+    CreateCartResponse, MutationsResponse, Order, OrderStatus,
 };
 use cartsync_core::{
-    decide_batch, shipping, terms, AppliedEvent, Cart, CartError, CartRules, Command, CommandCheck, ErrorBody,
-    IdempotencyRecord, Limits, Money, MutationId, ShippingRule, TaxRate, TaxRules, WeightBand,
+    decide_batch, merge, shipping, terms, AppliedEvent, Cart, CartError, CartRules, Command, CommandCheck, ErrorBody,
+    IdempotencyRecord, Limits, MergeReport, Money, MutationId, ShippingRule, TaxRate, TaxRules, WeightBand,
 };
 use std::collections::BTreeMap;
 
@@ -82,6 +87,15 @@ pub struct StoredCart {
     pub closed: bool,
     /// Account carts answer only requests signed in as their owner.
     pub owner: Option<String>,
+    /// Merged at sign-in into this account cart (then also `closed`).
+    pub merged_into: Option<String>,
+    /// The report of that merge (a resent attach gets it again).
+    pub report: MergeReport,
+    /// The last merge into this cart: the snapshot it committed (the
+    /// replay base) and how many events came before it.
+    pub base: Option<(Cart, usize)>,
+    /// Merges into this cart (each is one version).
+    pub merges: u64,
 }
 
 /// An order and the cart it was placed for.
@@ -147,6 +161,7 @@ impl Authority {
         let token = self.create(now);
         if let Some(stored) = self.carts.get_mut(&token) {
             stored.owner = Some(owner.to_string());
+            stored.cart.owner = Some(owner.to_string());
         }
         token
     }
@@ -161,11 +176,7 @@ impl Authority {
                 return Reply::Answer(Box::new(Response::Created(CreateCartResponse { token, cart })));
             }
             RequestKind::Mutations { token, .. } | RequestKind::Checkout { token, .. } => token,
-            RequestKind::Attach { .. } => {
-                return refused(CartError::BadRequest {
-                    message: "attach is not simulated".into(),
-                })
-            }
+            RequestKind::Attach { token } => return self.attach(token, request.auth.as_deref(), now),
         };
         if let RequestKind::Checkout { key, .. } = &request.kind {
             if let Some(placed) = self.orders.get(key).filter(|p| p.token == *token) {
@@ -181,6 +192,9 @@ impl Authority {
                 code: "unauthorized".into(),
                 message: "sign in as the cart's owner".into(),
             }));
+        }
+        if stored.merged_into.is_some() {
+            return refused(CartError::CartMerged);
         }
         if stored.closed {
             return refused(CartError::CartClosed);
@@ -252,5 +266,72 @@ impl Authority {
             }
             _ => unreachable!("handled above"),
         }
+    }
+
+    /// `POST /carts/{token}/attach` as `user`: see the module docs.
+    fn attach(&mut self, token: &str, user: Option<&str>, now: u64) -> Reply {
+        let refused = |e: CartError| Reply::Failed(Failure::Permanent(e.to_body()));
+        let attached = |token: String, cart: &Cart, merge_report: MergeReport| {
+            Reply::Answer(Box::new(Response::Attached(AttachResponse {
+                token,
+                cart: priced(cart),
+                merge_report,
+            })))
+        };
+        let Some(user) = user else {
+            return Reply::Failed(Failure::Permanent(ErrorBody {
+                code: "unauthorized".into(),
+                message: "sign in first".into(),
+            }));
+        };
+        let Some(anonymous) = self.carts.get(token) else {
+            return refused(CartError::CartNotFound);
+        };
+        if let Some(into) = &anonymous.merged_into {
+            return match self.carts.get(into) {
+                Some(account) if account.owner.as_deref() == Some(user) && !account.closed => {
+                    attached(into.clone(), &account.cart, anonymous.report.clone())
+                }
+                _ => refused(CartError::CartMerged),
+            };
+        }
+        if anonymous.closed {
+            return refused(CartError::CartClosed);
+        }
+        match anonymous.owner.as_deref() {
+            Some(owner) if owner == user => {
+                return attached(token.to_string(), &anonymous.cart, MergeReport::default())
+            }
+            Some(_) => {
+                return Reply::Failed(Failure::Permanent(ErrorBody {
+                    code: "unauthorized".into(),
+                    message: "another account's cart".into(),
+                }))
+            }
+            None => {}
+        }
+        let guest = anonymous.cart.clone();
+        let into = self
+            .carts
+            .iter()
+            .find(|(_, c)| c.owner.as_deref() == Some(user) && !c.closed)
+            .map(|(t, _)| t.clone())
+            .unwrap_or_else(|| self.create_account(user, now));
+        let Some(account) = self.carts.get_mut(&into) else {
+            unreachable!("found or created above")
+        };
+        let (mut merged, report) = merge(&account.cart, &guest, &self.limits);
+        merged.version = account.cart.version + 1;
+        merged.updated_at = now.max(account.cart.updated_at);
+        merged.owner = Some(user.to_string());
+        account.cart = merged.clone();
+        account.base = Some((merged.clone(), account.events.len()));
+        account.merges += 1;
+        if let Some(anonymous) = self.carts.get_mut(token) {
+            anonymous.closed = true;
+            anonymous.merged_into = Some(into.clone());
+            anonymous.report = report.clone();
+        }
+        attached(into, &merged, report)
     }
 }

@@ -23,6 +23,7 @@ pub fn all(w: &World) -> Result<Stats, String> {
         unstored: w.unstored.len(),
         flushed: w.flushed,
         ordered: w.ordered,
+        signed_in: w.signed_in,
         worker_flushes: w.worker_flushes,
         worker_acked: w.worker_acked,
         steps: w.seq as usize,
@@ -83,24 +84,35 @@ fn exactly_once(w: &World) -> Result<usize, String> {
     Ok(applied.len())
 }
 
-/// Every durable cart equals its event log replayed from empty.
+/// Every durable cart equals its event log replayed from empty, or from
+/// the snapshot of the last merge into it.
 fn sequential_model(w: &World) -> Result<(), String> {
     for (token, stored) in &w.authority.carts {
+        let (base, events) = match &stored.base {
+            Some((snapshot, before)) => (snapshot.clone(), &stored.events[*before..]),
+            None => (
+                Cart {
+                    owner: stored.owner.clone(),
+                    ..Cart::default()
+                },
+                &stored.events[..],
+            ),
+        };
         let base = Cart {
             updated_at: stored.cart.updated_at,
-            ..Cart::default()
+            ..base
         };
-        let mut model =
-            replay(&base, &stored.events, &w.authority.limits).map_err(|e| format!("{token}: replay: {e}"))?;
+        let mut model = replay(&base, events, &w.authority.limits).map_err(|e| format!("{token}: replay: {e}"))?;
         model.updated_at = stored.cart.updated_at;
         if model != stored.cart {
             return Err(format!("{token}: cart {:?} != replayed {:?}", stored.cart, model));
         }
-        if stored.cart.version != stored.events.len() as u64 {
+        if stored.cart.version != stored.events.len() as u64 + stored.merges {
             return Err(format!(
-                "{token}: version {} after {} events",
+                "{token}: version {} after {} events and {} merges",
                 stored.cart.version,
-                stored.events.len()
+                stored.events.len(),
+                stored.merges
             ));
         }
     }

@@ -29,6 +29,7 @@ pub struct Stats {
     pub unstored: usize,
     pub flushed: usize,
     pub ordered: usize,
+    pub signed_in: usize,
     pub worker_flushes: usize,
     pub worker_acked: usize,
     pub steps: usize,
@@ -44,6 +45,7 @@ impl Stats {
         self.unstored += s.unstored;
         self.flushed += s.flushed;
         self.ordered += s.ordered;
+        self.signed_in += s.signed_in;
         self.worker_flushes += s.worker_flushes;
         self.worker_acked += s.worker_acked;
         self.steps += s.steps;
@@ -115,6 +117,7 @@ fn build(seed: u64, trace: bool) -> World {
         ops: BTreeMap::new(),
         flushed: 0,
         ordered: 0,
+        signed_in: 0,
         worker_flushes: 0,
         worker_acked: 0,
     };
@@ -131,6 +134,7 @@ fn build(seed: u64, trace: bool) -> World {
                 let record = TokenRecord {
                     token: Some(token.clone()),
                     generation: 1,
+                    merged: false,
                 };
                 storage.insert(cartsync_core::engine::TOKEN_KEY.to_string(), Value::Token(record));
                 storage.insert(USER_KEY.to_string(), Value::User(ACCOUNT.into()));
@@ -203,6 +207,8 @@ fn open_tab(w: &mut World, client: usize, slot: usize) {
 }
 
 fn take_lead(w: &mut World, a: Addr) {
+    // What a service worker did while it held the lock, first.
+    worker::absorb(w, a);
     w.clients[a.client].leader = Some(a.tab);
     let storage = w.read_storage(a.client);
     w.log(|| format!("c{}t{} leads", a.client, a.tab));
@@ -366,6 +372,76 @@ fn start_op(w: &mut World) {
     w.carry_out(a, actions);
 }
 
+/// A guest signs in (the cart is merged into the account's: the shared
+/// account for a client that shares it or, now and then, for another
+/// client; else the client's own), or a signed-in shopper signs out (a new
+/// anonymous cart; the account cart stays the account's).
+fn sign_in_or_out(w: &mut World) {
+    let client = w.below(w.clients.len() as u64) as usize;
+    let open = w.open_tabs(client);
+    if open.is_empty() {
+        return;
+    }
+    let a = open[w.below(open.len() as u64) as usize];
+    let signed_in = w.clients[client].storage.contains_key(USER_KEY);
+    let now = w.now;
+    let (op, actions, watch) = if signed_in {
+        let Some(tab) = w.tab(a) else { return };
+        let (op, actions) = tab.engine.logout(now);
+        (op, actions, Watch::Logout)
+    } else {
+        let user = match w.clients[client].account.clone() {
+            Some(user) => user,
+            None if w.chance(300) => ACCOUNT.to_string(),
+            None => format!("user-{client}"),
+        };
+        // From now on the shopper has this account (heal signs it in).
+        w.clients[client].account = Some(user.clone());
+        let Some(tab) = w.tab(a) else { return };
+        let (op, actions) = tab.engine.login(user.clone(), now);
+        (op, actions, Watch::Login(user))
+    };
+    w.log(|| format!("c{}t{} starts {op:?} {watch:?}", a.client, a.tab));
+    w.ops.insert((a, op), watch);
+    w.carry_out(a, actions);
+}
+
+/// A client whose cart was merged at a sign-in whose answer never came
+/// (every resend lost, or its tab closed) waits for a new sign-in
+/// (`cart_merged`, told to every tab through the token record): the
+/// shopper signs in again. Whether a sign-in started.
+fn sign_in_again(w: &mut World) -> bool {
+    let mut started = false;
+    for client in 0..w.clients.len() {
+        let Some(user) = w.clients[client].account.clone() else {
+            continue;
+        };
+        let Some(Value::Token(TokenRecord { token: Some(token), .. })) =
+            w.clients[client].storage.get(cartsync_core::engine::TOKEN_KEY)
+        else {
+            continue;
+        };
+        let merged = w.authority.carts.get(token).is_some_and(|c| c.merged_into.is_some());
+        let signing_in = w
+            .ops
+            .iter()
+            .any(|((a, _), watch)| a.client == client && matches!(watch, Watch::Login(_)));
+        let Some(a) = w.open_tabs(client).first().copied() else {
+            continue;
+        };
+        if merged && !signing_in {
+            let now = w.now;
+            let Some(tab) = w.tab(a) else { continue };
+            let (op, actions) = tab.engine.login(user.clone(), now);
+            w.log(|| format!("c{}t{} signs in again {op:?}", a.client, a.tab));
+            w.ops.insert((a, op), Watch::Login(user));
+            w.carry_out(a, actions);
+            started = true;
+        }
+    }
+    started
+}
+
 /// The shopper's session lapses in one tab (signed out everywhere), or a
 /// tab signs back in: every tab of the client learns through storage.
 fn toggle_user(w: &mut World) {
@@ -467,6 +543,7 @@ fn chaos_step(w: &mut World) {
             let client = w.below(w.clients.len() as u64) as usize;
             worker::start(w, client);
         }
+        960..=969 => sign_in_or_out(w),
         _ => {
             let client = w.below(w.clients.len() as u64) as usize;
             for a in leaders(w, client) {
@@ -643,7 +720,8 @@ fn heal(w: &mut World) -> Result<(), String> {
     }
     for round in 0..3 {
         // Round 0 delivers what is under way; later rounds first have every
-        // leader refresh (a cart may have been closed elsewhere).
+        // leader refresh (a cart may have been closed elsewhere). Once idle,
+        // a shopper whose merge's answer was lost signs in again.
         let mut refreshed = round == 0;
         let mut steps = 0;
         loop {
@@ -663,6 +741,9 @@ fn heal(w: &mut World) -> Result<(), String> {
                 }
                 if quiet(w) {
                     break;
+                }
+                if sign_in_again(w) {
+                    continue;
                 }
             }
             if !deliver_next(w) {
@@ -687,11 +768,17 @@ fn heal(w: &mut World) -> Result<(), String> {
     Ok(())
 }
 
-/// Nothing pending in any storage or tab, and no operation waiting.
+/// Nothing pending in any storage or tab, no client waiting for a sign-in,
+/// and no operation waiting.
 fn quiet(w: &World) -> bool {
     w.ops.is_empty()
         && w.clients.iter().all(|c| {
-            c.copy.run.is_none()
+            let waiting = matches!(
+                c.storage.get(cartsync_core::engine::TOKEN_KEY),
+                Some(Value::Token(TokenRecord { merged: true, .. }))
+            );
+            !waiting
+                && c.copy.run.is_none()
                 && !c.storage.keys().any(|k| k.starts_with(MUTATION_KEY_PREFIX))
                 && c.tabs.iter().flatten().all(|t| t.engine.pending().is_empty())
         })

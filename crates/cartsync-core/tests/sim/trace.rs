@@ -22,6 +22,7 @@ pub fn short(action: &Action) -> String {
         Action::Lead => "takes the lead".into(),
         Action::RequestBackgroundFlush => "asks for a background flush".into(),
         Action::ReadStorage => "reads storage".into(),
+        Action::ReadCart => "reads the cart".into(),
         Action::StepDown => "steps down for good".into(),
         Action::Send(r) => {
             let id = r.id.0;

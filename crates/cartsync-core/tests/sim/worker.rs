@@ -3,10 +3,10 @@
 //! in the page's next microtask, so a tab that crashes may leave the copy
 //! behind; the whole copy is made again when a page opens), and a worker
 //! that runs the core's [`WorkerFlush`] on that copy when Background Sync
-//! fires or the worker starts: under the flush lock where the browser has
-//! Web Locks (only while no tab holds it), beside the pages where it has
-//! not. Pages take in what the worker settled when they open (before they
-//! may lead) and when the worker announces it.
+//! fires or the worker starts, under the flush lock (only while no tab
+//! holds it; a browser without Web Locks gets no worker flush). Pages take
+//! in what the worker did when they open, before they lead, and when the
+//! worker announces it.
 
 use super::authority::Reply;
 use super::world::{Addr, Ev, Value, World};
@@ -117,8 +117,8 @@ pub fn start(w: &mut World, client: usize) {
         return;
     }
     let locks = w.clients[client].locks;
-    if locks && w.clients[client].leader.is_some() {
-        w.log(|| format!("c{client} worker: a tab holds the lock"));
+    if !locks || w.clients[client].leader.is_some() {
+        w.log(|| format!("c{client} worker: no lock (a tab holds it, or no Web Locks)"));
         return;
     }
     let stored = read_copy(w, client);

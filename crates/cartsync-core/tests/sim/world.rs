@@ -132,6 +132,9 @@ pub enum Watch {
         pending: Vec<MutationId>,
     },
     Checkout,
+    /// Sign-in (attach) as this user.
+    Login(String),
+    Logout,
 }
 
 pub struct World {
@@ -163,6 +166,7 @@ pub struct World {
     pub replaced: usize,
     pub flushed: usize,
     pub ordered: usize,
+    pub signed_in: usize,
     pub worker_flushes: usize,
     pub worker_acked: usize,
 }
@@ -284,14 +288,20 @@ impl World {
         self.check_storage(a.client);
     }
 
-    /// A client leaves a cart only when it is gone (closed by a checkout):
-    /// abandoning an open cart would lose what was acknowledged there.
+    /// A client leaves a cart only when it is gone (closed by a checkout,
+    /// merged at sign-in) or is an account's (signing out leaves it to the
+    /// account): abandoning an anonymous open cart would lose what was
+    /// acknowledged there.
     fn check_token_change(&mut self, client: usize, new: Option<&str>) {
         let Some(Value::Token(TokenRecord { token: Some(old), .. })) = self.clients[client].storage.get(TOKEN_KEY)
         else {
             return;
         };
-        let open = self.authority.carts.get(old).is_some_and(|c| !c.closed);
+        let open = self
+            .authority
+            .carts
+            .get(old)
+            .is_some_and(|c| !c.closed && c.owner.is_none());
         if open && new != Some(old.as_str()) {
             let old = old.clone();
             self.violated(|| format!("c{client} abandoned the open cart {old} for {new:?}"));
@@ -410,6 +420,10 @@ impl World {
                 Action::Settle { op, outcome } => self.settled(a, op, outcome),
                 // Storage here is never cleared under a tab: the read finds
                 // it whole (a write-back would be a false alarm).
+                Action::ReadCart => {
+                    let stored = self.read_storage(a.client);
+                    self.call(a, |e, _, now| e.cart_read(stored, now));
+                }
                 Action::ReadStorage => {
                     let storage = self.read_storage(a.client);
                     self.call(a, |e, _, now| e.storage_read(storage, now));
@@ -444,6 +458,19 @@ impl World {
                 {
                     let id = *id;
                     self.violated(|| format!("c{}t{}: flush settled before {id} was applied", a.client, a.tab));
+                }
+            }
+            (Watch::Login(user), Outcome::LoggedIn(_)) => {
+                self.signed_in += 1;
+                // Signed in: this tab is on an open cart of that account.
+                let token = self.tab(a).and_then(|t| t.engine.token().map(str::to_string));
+                let owner = token
+                    .as_ref()
+                    .and_then(|t| self.authority.carts.get(t))
+                    .and_then(|c| c.owner.clone());
+                if owner.as_ref() != Some(&user) {
+                    let (c, t) = (a.client, a.tab);
+                    self.violated(|| format!("c{c}t{t}: signed in as {user} on {token:?}, owned by {owner:?}"));
                 }
             }
             (Watch::Checkout, Outcome::Ordered(order)) => {

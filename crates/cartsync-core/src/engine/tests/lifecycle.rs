@@ -34,7 +34,8 @@ fn a_missing_or_closed_cart_is_replaced_and_pending_is_resent() {
         let a = e.on_failure(req, Failure::Permanent(body(code)), 2, &mut rng);
         assert!(a.contains(&Action::PersistToken(TokenRecord {
             token: None,
-            generation: 2
+            generation: 2,
+            merged: false,
         })));
         assert!(matches!(events(&a)[..], [Event::CartReplaced { code: c, .. }] if c == code));
         let [Request {
@@ -49,7 +50,8 @@ fn a_missing_or_closed_cart_is_replaced_and_pending_is_resent() {
             token: "tok-2".into(),
             cart: cart_at(0, &[]),
         });
-        let a = e.on_response(*id, created, 3, &mut rng);
+        let stored = e.persisted().token;
+        let a = created_answer(&mut e, *id, created, stored, 3, &mut rng);
         assert_eq!(batch(&a).unwrap().1[0].id, sent[0].id);
         assert_eq!(e.token(), Some("tok-2"));
     }
@@ -61,12 +63,19 @@ fn a_merged_cart_waits_for_the_account_cart() {
     let a = issue(&mut e, Command::add("a", 1), 1, &mut rng).unwrap();
     let (req, _) = batch(&a).unwrap();
     let a = e.on_failure(req, Failure::Permanent(body("cart_merged")), 2, &mut rng);
+    let a = read_back(&mut e, a, 2);
     assert!(sends(&a).is_empty());
     assert_eq!(e.view().status, Status::Error);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::PersistToken(TokenRecord { token: Some(t), merged: true, .. }) if t == T)),
+        "every tab is told: {a:?}"
+    );
     // Another tab signed in: the account cart's token arrives through storage.
     let record = TokenRecord {
         token: Some("account".into()),
         generation: 7,
+        merged: false,
     };
     let a = e.on_storage(StorageChange::TokenChanged(record), 3);
     let Some(Request {
@@ -77,6 +86,77 @@ fn a_merged_cart_waits_for_the_account_cart() {
         panic!("resent to the account cart: {a:?}")
     };
     assert_eq!(token, "account");
+}
+
+#[test]
+fn another_tab_learns_the_cart_was_merged_and_signs_in_at_once() {
+    // Only the leader's send can learn `cart_merged`; a sign-in in another
+    // tab must not wait for an outbox that cannot drain (it would hang).
+    let (mut leader_tab, mut rng) = leader(1, &[]);
+    let (mut other, _) = Engine::restore(Config::default(), leader_tab.persisted(), 0);
+    let a = issue(&mut leader_tab, Command::add("a", 1), 1, &mut rng).unwrap();
+    let Action::PersistMutation(record) = a[0].clone() else {
+        panic!()
+    };
+    other.on_storage(StorageChange::MutationAdded(record), 1);
+    let (req, _) = batch(&a).unwrap();
+    let a = leader_tab.on_failure(req, Failure::Permanent(body("cart_merged")), 2, &mut rng);
+    let a = read_back(&mut leader_tab, a, 2);
+    let Some(Action::PersistToken(told)) = a.iter().find(|a| matches!(a, Action::PersistToken(_))).cloned() else {
+        panic!("told: {a:?}")
+    };
+    other.on_storage(StorageChange::TokenChanged(told), 3);
+    let (flush, a) = other.flush(4);
+    assert!(
+        matches!(&settled(&a)[..], [(op, Outcome::Failed(e))] if *op == flush && e.code == "cart_merged"),
+        "a flush there fails at once: {a:?}"
+    );
+    let (_, a) = other.login("user-1".into(), 5);
+    assert!(
+        matches!(sends(&a)[..], [Request { kind: RequestKind::Attach { token }, .. }] if token == T),
+        "attached at once: {a:?}"
+    );
+}
+
+#[test]
+fn a_merged_cart_whose_account_cart_is_gone_moves_to_a_new_cart_at_sign_in() {
+    let (mut e, mut rng) = leader(1, &[]);
+    let a = issue(&mut e, Command::add("a", 1), 1, &mut rng).unwrap();
+    let (req, sent) = batch(&a).unwrap();
+    let a = e.on_failure(req, Failure::Permanent(body("cart_merged")), 2, &mut rng);
+    read_back(&mut e, a, 2);
+    let (_, a) = e.login("user-1".into(), 3);
+    let [Request { id, .. }] = sends(&a)[..] else {
+        panic!("attach: {a:?}")
+    };
+    // The account cart it went into was checked out: attaching answers 410.
+    let a = e.on_failure(*id, Failure::Permanent(body("cart_merged")), 4, &mut rng);
+    assert!(matches!(events(&a)[..], [Event::CartReplaced { code, .. }] if code == "cart_merged"));
+    let [Request {
+        id,
+        kind: RequestKind::CreateCart,
+        ..
+    }] = sends(&a)[..]
+    else {
+        panic!("a new cart: {a:?}")
+    };
+    let created = Response::Created(CreateCartResponse {
+        token: "fresh".into(),
+        cart: cart_at(0, &[]),
+    });
+    let stored = e.persisted().token;
+    let a = created_answer(&mut e, *id, created, stored, 5, &mut rng);
+    assert!(
+        sends(&a)
+            .iter()
+            .any(|r| matches!(&r.kind, RequestKind::Attach { token } if token == "fresh")),
+        "the new cart is attached: {a:?}"
+    );
+    assert_eq!(
+        e.pending().iter().next().unwrap().mutation.id,
+        sent[0].id,
+        "still pending, same id"
+    );
 }
 
 #[test]
@@ -133,6 +213,7 @@ fn other_tabs_changes_arrive_through_storage() {
         StorageChange::TokenChanged(TokenRecord {
             token: Some(t.into()),
             generation,
+            merged: false,
         })
     };
     let cart = |t: &str, v, q| {

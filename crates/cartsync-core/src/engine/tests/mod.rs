@@ -42,6 +42,37 @@ fn issue(e: &mut Engine, command: Command, now: u64, rng: &mut SplitMix64) -> Re
     Ok(actions)
 }
 
+/// Carries out the `ReadCart` in `a` as the binding does, storage holding
+/// what this engine wrote (no other tab wrote meanwhile).
+fn read_back(e: &mut Engine, mut a: Vec<Action>, now: u64) -> Vec<Action> {
+    if a.contains(&Action::ReadCart) {
+        let stored = e.persisted();
+        a.extend(e.cart_read(stored, now));
+    }
+    a
+}
+
+/// A `Created` answer, then the read of storage it asks for (as the
+/// binding carries out `ReadCart`): `stored` is the token storage holds then.
+fn created_answer(
+    e: &mut Engine,
+    id: RequestId,
+    response: Response,
+    stored: TokenRecord,
+    now: u64,
+    rng: &mut SplitMix64,
+) -> Vec<Action> {
+    let mut a = e.on_response(id, response, now, rng);
+    assert!(a.contains(&Action::ReadCart), "storage is read first: {a:?}");
+    assert!(sends(&a).is_empty(), "nothing is sent before the read: {a:?}");
+    let stored = Persisted {
+        token: stored,
+        ..Persisted::default()
+    };
+    a.extend(e.cart_read(stored, now));
+    a
+}
+
 fn transient(retry_after_ms: Option<u64>) -> Failure {
     Failure::Transient {
         retry_after_ms,
@@ -54,6 +85,7 @@ fn stored(token: &str, cart: CartView, pending: Vec<StoredMutation>) -> Persiste
         token: TokenRecord {
             token: Some(token.into()),
             generation: 1,
+            merged: false,
         },
         server_cart: Some(ServerCart {
             token: token.into(),
@@ -83,6 +115,17 @@ fn batch(actions: &[Action]) -> Option<(RequestId, Vec<Mutation>)> {
         } => Some((*id, body.mutations.clone())),
         _ => None,
     })
+}
+
+/// The operations settled, with their outcomes.
+fn settled(actions: &[Action]) -> Vec<(OpId, &Outcome)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Settle { op, outcome } => Some((*op, outcome)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The events other than `Change` (which tells that the view moved).
@@ -200,9 +243,11 @@ fn the_cart_is_created_lazily_once_by_the_leader_only() {
         token: T.into(),
         cart: cart_at(0, &[]),
     });
-    let a = e.on_response(id, created, 3, &mut rng);
-    assert!(matches!(&a[0], Action::PersistToken(TokenRecord { token: Some(t), generation: 1 }) if t == T));
-    assert!(matches!(a[1], Action::PersistServerCart(_)));
+    let a = created_answer(&mut e, id, created, TokenRecord::default(), 3, &mut rng);
+    assert!(
+        matches!(&a[1], Action::PersistToken(TokenRecord { token: Some(t), generation: 1, merged: false }) if t == T)
+    );
+    assert!(matches!(a[2], Action::PersistServerCart(_)));
     assert_eq!(batch(&a).unwrap().1.len(), 2);
     assert_eq!(e.token(), Some(T));
 }

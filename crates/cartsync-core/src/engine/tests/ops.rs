@@ -6,16 +6,6 @@ use crate::money::{Money, Totals};
 use crate::protocol::v1::{AttachResponse, CheckoutRejected, CheckoutResponse, Order, OrderStatus};
 use crate::MergeReport;
 
-fn settled(actions: &[Action]) -> Vec<(OpId, &Outcome)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Settle { op, outcome } => Some((*op, outcome)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn priced(version: u64, lines: &[(&str, u32)]) -> CartView {
     let mut cart = cart_at(version, lines);
     let total = Money::new(1000, "EUR");
@@ -156,7 +146,7 @@ fn login_creates_a_cart_if_needed_attaches_and_signs_every_tab_in() {
         token: "anon".into(),
         cart: cart_at(0, &[]),
     });
-    let a = e.on_response(*id, created, 2, &mut rng);
+    let a = created_answer(&mut e, *id, created, TokenRecord::default(), 2, &mut rng);
     let [Request {
         id,
         auth: Some(auth),
@@ -177,6 +167,7 @@ fn login_creates_a_cart_if_needed_attaches_and_signs_every_tab_in() {
         merge_report: MergeReport::default(),
     });
     let a = e.on_response(*id, attached, 3, &mut rng);
+    let a = read_back(&mut e, a, 3);
     let user = a
         .iter()
         .position(|a| *a == Action::PersistUser(Some("user-1".into())))
@@ -220,6 +211,7 @@ fn a_sign_in_whose_answer_is_lost_is_resent_and_completes() {
     let a = e.on_failure(req, transient(None), 3, &mut rng);
     let (req, _) = attach_sent(&a).expect("resent twice");
     let a = e.on_response(req, attached("account"), 4, &mut rng);
+    let a = read_back(&mut e, a, 4);
     assert!(matches!(settled(&a)[..], [(o, Outcome::LoggedIn(_))] if o == op));
     assert_eq!(e.token(), Some("account"));
 
@@ -243,6 +235,7 @@ fn a_cart_merged_under_pending_changes_is_attached_without_waiting_for_them() {
     let a = issue(&mut e, Command::add("b", 1), 1, &mut rng).unwrap();
     let (req, sent) = batch(&a).unwrap();
     let a = e.on_failure(req, Failure::Permanent(body("cart_merged")), 2, &mut rng);
+    let a = read_back(&mut e, a, 2);
     assert!(batch(&a).is_none(), "waits for the account cart's token");
     // A flush cannot drain into a merged cart: it says so instead of hanging.
     let (op, a) = e.flush(3);
@@ -252,6 +245,7 @@ fn a_cart_merged_under_pending_changes_is_attached_without_waiting_for_them() {
     let (req, token) = attach_sent(&a).expect("attached without waiting for the outbox");
     assert_eq!(token, T);
     let a = e.on_response(req, attached("account"), 5, &mut rng);
+    let a = read_back(&mut e, a, 5);
     assert!(matches!(settled(&a)[..], [(o, Outcome::LoggedIn(_))] if o == op));
     let (_, resent) = batch(&a).expect("the pending change goes to the account cart");
     assert_eq!(resent[0].id, sent[0].id, "under its own id");
@@ -270,13 +264,41 @@ fn a_sign_in_in_another_tab_is_used_at_once() {
     assert_eq!(sent[0].auth.as_deref(), Some("u2"));
 }
 
+/// A leader on the account cart of `u`, signed in.
+fn signed_in_leader() -> (Engine, SplitMix64) {
+    let mut account = cart_at(1, &[]);
+    account.owner = Some("u".into());
+    let persisted = Persisted {
+        user: Some("u".into()),
+        ..stored(T, account.clone(), vec![])
+    };
+    let mut rng = SplitMix64(42);
+    let (mut e, _) = Engine::restore(Config::default(), persisted.clone(), 0);
+    let a = e.leadership_gained(persisted, 0);
+    let (id, _) = batch(&a).expect("refresh on leadership");
+    e.on_response(id, ok_response(account, vec![]), 1, &mut rng);
+    (e, rng)
+}
+
+/// Signs out; the read of storage it asks for finds `stored` (as the
+/// binding carries out `ReadCart`).
+fn logout_reading(e: &mut Engine, stored: Persisted, now: u64) -> (OpId, Vec<Action>) {
+    let (op, mut a) = e.logout(now);
+    assert!(
+        a.contains(&Action::ReadCart),
+        "storage is read before the cart is left: {a:?}"
+    );
+    a.extend(e.cart_read(stored, now));
+    (op, a)
+}
+
 #[test]
 fn logout_forgets_the_user_and_moves_pending_to_a_new_cart() {
-    let (mut e, mut rng) = leader(1, &[]);
-    e.set_user(Some("u".into()), 1);
+    let (mut e, mut rng) = signed_in_leader();
     e.set_online(false, 2);
     issue(&mut e, Command::add("a", 1), 3, &mut rng).unwrap();
-    let (op, a) = e.logout(4);
+    let stored = e.persisted();
+    let (op, a) = logout_reading(&mut e, stored, 4);
     assert!(a.contains(&Action::PersistUser(None)));
     assert!(a.contains(&Action::RemoveServerCart));
     assert!(a
@@ -284,6 +306,56 @@ fn logout_forgets_the_user_and_moves_pending_to_a_new_cart() {
         .any(|a| matches!(a, Action::PersistToken(TokenRecord { token: None, .. }))));
     assert_eq!(settled(&a), vec![(op, &Outcome::LoggedOut)]);
     assert_eq!((e.token(), e.user(), e.pending().len()), (None, None, 1));
+}
+
+#[test]
+fn logout_after_a_failed_flush_makes_the_new_cart_at_once() {
+    // The sign-out's flush failed (the request timed out): the new
+    // anonymous cart is asked for in the same step, not at some later input.
+    let (mut e, mut rng) = signed_in_leader();
+    let a = issue(&mut e, Command::add("a", 1), 3, &mut rng).unwrap();
+    let (req, _) = batch(&a).unwrap();
+    let (_, a) = e.logout(4);
+    assert!(sends(&a).is_empty(), "the flush waits for the batch in flight");
+    let mut a = e.on_failure(req, transient(None), 5, &mut rng);
+    assert!(a.contains(&Action::ReadCart));
+    a.extend(e.cart_read(e.persisted(), 5));
+    assert!(
+        sends(&a).iter().any(|r| matches!(r.kind, RequestKind::CreateCart)),
+        "the new cart is made now: {a:?}"
+    );
+}
+
+#[test]
+fn logout_from_a_cart_that_never_was_the_accounts_keeps_it() {
+    // Signed in, but on an anonymous cart (the account cart was checked
+    // out elsewhere and a new one made): what it holds must not be lost.
+    let (mut e, mut rng) = leader(1, &[("a", 2)]);
+    e.set_user(Some("u".into()), 1);
+    e.set_online(false, 2);
+    issue(&mut e, Command::add("b", 1), 2, &mut rng).unwrap();
+    let stored = e.persisted();
+    let (op, a) = logout_reading(&mut e, stored, 3);
+    assert!(a.contains(&Action::PersistUser(None)));
+    assert!(!a
+        .iter()
+        .any(|a| matches!(a, Action::PersistToken(_) | Action::RemoveServerCart)));
+    assert_eq!(settled(&a), vec![(op, &Outcome::LoggedOut)]);
+    assert_eq!((e.token(), e.user()), (Some(T), None));
+}
+
+#[test]
+fn logout_in_a_tab_behind_the_others_keeps_the_cart_they_moved_to() {
+    // This tab still believes in no cart; another tab has meanwhile made an
+    // anonymous one (its storage event is on the way). Signing out here
+    // must not write over it.
+    let (mut e, _) = Engine::restore(Config::default(), Persisted::default(), 0);
+    e.set_user(Some("u".into()), 0);
+    let mut theirs = stored("theirs", cart_at(2, &[("a", 1)]), vec![]);
+    theirs.token.generation = 3;
+    let (_, a) = logout_reading(&mut e, theirs, 1);
+    assert!(!a.iter().any(|a| matches!(a, Action::PersistToken(_))), "{a:?}");
+    assert_eq!(e.token(), Some("theirs"));
 }
 
 #[test]
@@ -473,4 +545,64 @@ fn what_a_worker_settled_is_absorbed_like_another_tabs_writes() {
     );
     assert!(events(&again).is_empty());
     assert_eq!(e.pending().len(), 1);
+}
+
+#[test]
+fn a_sign_in_that_made_a_cart_joins_the_one_another_tab_made_meanwhile() {
+    // This tab signs in before hearing of the first add in another tab,
+    // whose leader made a cart for it: the sign-in's new cart is left
+    // unused and the other tab's cart (with the add) is the one attached.
+    let mut rng = SplitMix64(3);
+    let (mut e, _) = Engine::restore(Config::default(), Persisted::default(), 0);
+    let (_, a) = e.login("user-1".into(), 1);
+    let [Request { id, .. }] = sends(&a)[..] else {
+        panic!("create first: {a:?}")
+    };
+    let created = Response::Created(CreateCartResponse {
+        token: "mine".into(),
+        cart: cart_at(0, &[]),
+    });
+    let theirs = TokenRecord {
+        token: Some("theirs".into()),
+        generation: 1,
+        merged: false,
+    };
+    let a = created_answer(&mut e, *id, created, theirs, 2, &mut rng);
+    assert!(
+        !a.iter().any(|a| matches!(a, Action::PersistToken(_))),
+        "the stored token is not written over: {a:?}"
+    );
+    let [Request {
+        kind: RequestKind::Attach { token },
+        ..
+    }] = sends(&a)[..]
+    else {
+        panic!("attach: {a:?}")
+    };
+    assert_eq!(token, "theirs");
+    assert_eq!(e.token(), Some("theirs"));
+}
+
+#[test]
+fn a_sign_out_cancels_a_sign_in_under_way_and_its_late_answer_is_ignored() {
+    let (mut e, mut rng) = leader(1, &[("a", 1)]);
+    let (login, a) = e.login("user-1".into(), 1);
+    let [Request { id: attach, .. }] = sends(&a)[..] else {
+        panic!("attach: {a:?}")
+    };
+    let attach = *attach;
+    let (logout, a) = e.logout(2);
+    let a = read_back(&mut e, a, 2);
+    assert!(
+        matches!(&settled(&a)[..], [(l, Outcome::Failed(err)), (o, Outcome::LoggedOut)]
+            if *l == login && err.code == codes::SIGNED_OUT && *o == logout),
+        "{a:?}"
+    );
+    let a = e.on_response(attach, attached("account"), 3, &mut rng);
+    let a = read_back(&mut e, a, 3);
+    assert!(
+        settled(&a).is_empty() && !a.iter().any(|a| matches!(a, Action::PersistToken(_))),
+        "{a:?}"
+    );
+    assert_eq!((e.token(), e.user()), (Some(T), None), "the anonymous cart stays");
 }

@@ -73,18 +73,37 @@ fn a_worker_flush_sends_with_the_same_ids_and_marks_what_was_acknowledged() {
 }
 
 #[test]
-fn a_worker_never_opens_a_cart_mutations_with_none_wait_for_a_page() {
+fn a_worker_makes_the_cart_when_the_first_adds_were_made_offline() {
     let mut rng = SplitMix64(8);
     let record = pending(Command::add("a", 1), 1, &mut rng);
+    let id = record.mutation.id;
     let copy = Persisted {
         pending: vec![record],
         ..Persisted::default()
     };
     let mut f = WorkerFlush::start(Config::default(), copy, 2);
-    let rounds = runs_to_the_end(&mut f, 2);
-    assert!(rounds.iter().all(|r| r.sends.is_empty()));
-    let report = f.report();
-    assert_eq!((report.requests, report.remaining, report.retry), (0, 1, false));
+    let round = f.poll(2).expect("a cart to make");
+    let [Request {
+        id: create,
+        kind: RequestKind::CreateCart,
+        ..
+    }] = round.sends[..]
+    else {
+        panic!("create first: {round:?}")
+    };
+    let created = Response::Created(CreateCartResponse {
+        token: T.into(),
+        cart: cart_at(0, &[]),
+    });
+    f.on_answer(create, Ok(created), 3, &mut rng);
+    let round = f.poll(3).expect("then the mutation");
+    assert!(
+        round.writes.iter().any(|w| matches!(w, CopyWrite::Record(a)
+            if matches!(&**a, Action::PersistToken(TokenRecord { token: Some(t), .. }) if t == T))),
+        "the token is written to the copy for the pages: {round:?}"
+    );
+    let (_, sent) = batch(&round.sends.iter().cloned().map(Action::Send).collect::<Vec<_>>()).unwrap();
+    assert_eq!(sent[0].id, id);
 }
 
 #[test]
