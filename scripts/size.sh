@@ -18,8 +18,12 @@ cd "$(dirname "$0")/.."
 # issue 14's storage faults (~10 KB: the engine writes back cleared storage,
 # reports unreadable and newer-format records) and issue 12's hand-off to
 # the service worker (~10 KB: the IndexedDB copy, taking in what the worker
-# settled); the worker's flush loop is its own build (pkg/sw/).
-BUDGET_GZIP=${BUDGET_GZIP:-164455}
+# settled); the worker's flush loop is its own build (pkg/sw/). Raised a
+# third time, to 165,353 B measured plus 2 KiB, by the fixes the simulation
+# of sign-in and of the service worker found (~3 KB: a tab reads storage
+# before it moves to another cart, the merged-cart mark every tab reads,
+# taking in the worker's work before leading).
+BUDGET_GZIP=${BUDGET_GZIP:-167401}
 dir=pkg/web
 [ -f "$dir/cartsync_bg.wasm" ] || { echo "size: run make pkg first" >&2; exit 1; }
 

@@ -50,15 +50,24 @@ impl Engine {
         // them, and what that call returns must follow, not precede, the
         // actions computed here (a timer scheduled here would otherwise
         // replace the one the call scheduled).
-        let mut reads = Vec::new();
-        actions.retain(|a| {
-            let read = matches!(a, Action::ReadCart | Action::ReadStorage);
-            if read && !reads.contains(a) {
-                reads.push(a.clone());
+        let (mut cart, mut storage) = (false, false);
+        actions.retain(|a| match a {
+            Action::ReadCart => {
+                cart = true;
+                false
             }
-            !read
+            Action::ReadStorage => {
+                storage = true;
+                false
+            }
+            _ => true,
         });
-        actions.extend(reads);
+        if storage {
+            actions.push(Action::ReadStorage);
+        }
+        if cart {
+            actions.push(Action::ReadCart);
+        }
     }
 
     fn wakeup(&self, now: u64) -> Option<u64> {
