@@ -247,6 +247,16 @@ pub(crate) fn pass_lead(w: &mut World, client: usize) {
     }
 }
 
+/// A random open tab of a random client (none if that client has none).
+fn random_tab(w: &mut World) -> Option<Addr> {
+    let client = w.below(w.clients.len() as u64) as usize;
+    let open = w.open_tabs(client);
+    if open.is_empty() {
+        return None;
+    }
+    Some(open[w.below(open.len() as u64) as usize])
+}
+
 fn random_command(w: &mut World) -> Command {
     const SKUS: [&str; 5] = ["a", "b", "c", "ghost", "a"];
     let sku = Sku::new(SKUS[w.below(5) as usize]);
@@ -291,12 +301,8 @@ fn random_command(w: &mut World) -> Command {
 }
 
 fn user_command(w: &mut World) {
-    let client = w.below(w.clients.len() as u64) as usize;
-    let open = w.open_tabs(client);
-    if open.is_empty() {
-        return;
-    }
-    let a = open[w.below(open.len() as u64) as usize];
+    let Some(a) = random_tab(w) else { return };
+    let client = a.client;
     let command = random_command(w);
     let before = w.clients[client].storage.clone();
     let now = w.now;
@@ -343,12 +349,7 @@ fn user_command(w: &mut World) {
 
 /// A tab starts an operation a caller awaits: a flush or a checkout.
 fn start_op(w: &mut World) {
-    let client = w.below(w.clients.len() as u64) as usize;
-    let open = w.open_tabs(client);
-    if open.is_empty() {
-        return;
-    }
-    let a = open[w.below(open.len() as u64) as usize];
+    let Some(a) = random_tab(w) else { return };
     let checkout = w.chance(300);
     let Some(tab) = w.tab(a) else { return };
     let pending: Vec<_> = tab.engine.pending().iter().map(|r| r.mutation.id).collect();
@@ -377,12 +378,8 @@ fn start_op(w: &mut World) {
 /// client; else the client's own), or a signed-in shopper signs out (a new
 /// anonymous cart; the account cart stays the account's).
 fn sign_in_or_out(w: &mut World) {
-    let client = w.below(w.clients.len() as u64) as usize;
-    let open = w.open_tabs(client);
-    if open.is_empty() {
-        return;
-    }
-    let a = open[w.below(open.len() as u64) as usize];
+    let Some(a) = random_tab(w) else { return };
+    let client = a.client;
     let signed_in = w.clients[client].storage.contains_key(USER_KEY);
     let now = w.now;
     let (op, actions, watch) = if signed_in {

@@ -74,18 +74,7 @@ pub fn crash(w: &mut World, client: usize, slot: usize) {
 
 /// What the copy holds, as the engine persisted it.
 fn read_copy(w: &World, client: usize) -> Persisted {
-    let mut p = Persisted::default();
-    for value in w.clients[client].copy.records.values() {
-        match value {
-            Value::Token(t) => p.token = t.clone(),
-            Value::Cart(c) => p.server_cart = Some(c.clone()),
-            Value::Mutation(m) => p.pending.push(m.clone()),
-            Value::User(u) => p.user = Some(u.clone()),
-            Value::Checkout(k) => p.checkout = Some(k.clone()),
-            Value::Lease(_) => {}
-        }
-    }
-    p
+    super::world::persisted(w.clients[client].copy.records.values())
 }
 
 /// A page takes in what the worker settled (`Engine::absorb_worker`), then

@@ -52,6 +52,23 @@ pub struct Client {
     pub copy: super::worker::Copy,
 }
 
+/// Records (of localStorage or of the worker's copy), as the engine
+/// persisted them.
+pub fn persisted<'a>(values: impl Iterator<Item = &'a Value>) -> Persisted {
+    let mut p = Persisted::default();
+    for value in values {
+        match value {
+            Value::Token(t) => p.token = t.clone(),
+            Value::Cart(c) => p.server_cart = Some(c.clone()),
+            Value::Mutation(m) => p.pending.push(m.clone()),
+            Value::User(u) => p.user = Some(u.clone()),
+            Value::Checkout(k) => p.checkout = Some(k.clone()),
+            Value::Lease(_) => {}
+        }
+    }
+    p
+}
+
 /// Where a message goes: one incarnation of one tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Addr {
@@ -220,18 +237,7 @@ impl World {
 
     /// What the client's storage holds, as the engine persisted it.
     pub fn read_storage(&self, client: usize) -> Persisted {
-        let mut p = Persisted::default();
-        for value in self.clients[client].storage.values() {
-            match value {
-                Value::Token(t) => p.token = t.clone(),
-                Value::Cart(c) => p.server_cart = Some(c.clone()),
-                Value::Mutation(m) => p.pending.push(m.clone()),
-                Value::User(u) => p.user = Some(u.clone()),
-                Value::Checkout(k) => p.checkout = Some(k.clone()),
-                Value::Lease(_) => {}
-            }
-        }
-        p
+        persisted(self.clients[client].storage.values())
     }
 
     pub fn stored_lease(&self, client: usize) -> Option<Lease> {

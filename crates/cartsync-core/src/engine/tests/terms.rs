@@ -238,13 +238,3 @@ fn an_order_answered_to_a_tab_that_does_not_send_is_left_to_the_sender() {
         .any(|x| matches!(x, Action::PersistToken(TokenRecord { token: None, .. }))));
     assert_eq!(sender.token(), None);
 }
-
-fn settled(actions: &[Action]) -> Vec<(OpId, &Outcome)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Settle { op, outcome } => Some((*op, outcome)),
-            _ => None,
-        })
-        .collect()
-}
