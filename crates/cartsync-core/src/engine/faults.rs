@@ -123,10 +123,7 @@ impl Engine {
         if let (Some(t), Some(cart)) = (&self.token, &self.server) {
             let there = server_cart.is_some_and(|s| &s.token == t && s.cart.version >= cart.version);
             if !there {
-                actions.push(Action::PersistServerCart(ServerCart {
-                    token: t.clone(),
-                    cart: cart.clone(),
-                }));
+                actions.push(Action::PersistServerCart(ServerCart::new(t.clone(), cart.clone())));
             }
         }
         if let (None, Some(u)) = (user, &self.user) {
@@ -186,7 +183,7 @@ impl Engine {
                 .token
                 .clone()
                 .zip(self.server.clone())
-                .map(|(token, cart)| Action::PersistServerCart(ServerCart { token, cart })),
+                .map(|(token, cart)| Action::PersistServerCart(ServerCart::new(token, cart))),
             CHECKOUT_KEY => self.checkout_key.clone().map(|k| Action::PersistCheckoutKey(Some(k))),
             _ => key
                 .strip_prefix(MUTATION_KEY_PREFIX)

@@ -153,6 +153,7 @@ impl Engine {
     /// Applies per-mutation results: acknowledged ones leave the outbox,
     /// refused ones leave it with a tombstone and a `Rejected` event.
     fn settle(&mut self, results: &[MutationResult], actions: &mut Vec<Action>) {
+        let mut acked = Vec::new();
         for result in results {
             let refused = match (result.status, &result.error) {
                 (MutationStatus::Applied, _) | (MutationStatus::Duplicate, None) => None,
@@ -170,10 +171,20 @@ impl Engine {
                 None => {
                     if self.outbox.remove(&result.id).is_some() {
                         actions.push(Action::RemoveMutation(result.id));
+                        acked.push(result.id);
                     }
                 }
                 Some(error) => self.reject(&result.id, error, actions),
             }
+        }
+        // The cart this answer brought (written just before) holds them:
+        // other tabs take the cart and the removals at once.
+        let written = actions.iter_mut().rev().find_map(|a| match a {
+            Action::PersistServerCart(cart) => Some(cart),
+            _ => None,
+        });
+        if let Some(cart) = written {
+            cart.acked = acked;
         }
     }
 

@@ -288,7 +288,7 @@ impl Engine {
                 .token
                 .clone()
                 .zip(self.server.clone())
-                .map(|(token, cart)| ServerCart { token, cart }),
+                .map(|(token, cart)| ServerCart::new(token, cart)),
             pending: self.outbox.iter().cloned().collect(),
             user: self.user.clone(),
             checkout: self.checkout_key.clone(),
@@ -421,6 +421,12 @@ impl Engine {
             }
             StorageChange::ServerCartChanged(stored) => {
                 if self.token.as_ref() == Some(&stored.token) {
+                    // What the cart acknowledged leaves the outbox with it,
+                    // not at the removals' events a moment later (the view
+                    // would count it twice in between).
+                    for id in &stored.acked {
+                        self.outbox.remove(id);
+                    }
                     self.adopt(stored.cart, false, &mut actions);
                 }
             }
@@ -459,10 +465,7 @@ impl Engine {
                 .as_ref()
                 .is_none_or(|(t, v)| t != token || *v < cart.version);
             if newer {
-                actions.push(Action::PersistServerCart(ServerCart {
-                    token: token.clone(),
-                    cart: cart.clone(),
-                }));
+                actions.push(Action::PersistServerCart(ServerCart::new(token.clone(), cart.clone())));
             }
         }
         if self.faults.outdated {

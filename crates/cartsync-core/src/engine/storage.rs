@@ -135,10 +135,7 @@ impl Engine {
             }
         }
         if let (true, Some(token)) = (persist, &self.token) {
-            actions.push(Action::PersistServerCart(ServerCart {
-                token: token.clone(),
-                cart: cart.clone(),
-            }));
+            actions.push(Action::PersistServerCart(ServerCart::new(token.clone(), cart.clone())));
         }
         self.server = Some(cart);
         self.server_rev += 1;

@@ -269,6 +269,22 @@ impl TokenRecord {
 pub struct ServerCart {
     pub token: String,
     pub cart: v1::CartView,
+    /// The pending mutations the answer that brought this cart
+    /// acknowledged: the cart already holds them. Another tab takes both at
+    /// once; the cart and the removals reach it as separate storage events,
+    /// and in between it would count them twice (the cart plus its outbox).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acked: Vec<MutationId>,
+}
+
+impl ServerCart {
+    pub fn new(token: String, cart: v1::CartView) -> Self {
+        ServerCart {
+            token,
+            cart,
+            acked: Vec::new(),
+        }
+    }
 }
 
 /// The idempotency key of one checkout attempt ([`CHECKOUT_KEY`]): an

@@ -317,7 +317,7 @@ impl World {
     /// The stored server cart never goes back either.
     fn check_storage(&mut self, client: usize) {
         let c = &mut self.clients[client];
-        let Some(Value::Cart(ServerCart { token, cart })) = c.storage.get(SERVER_CART_KEY) else {
+        let Some(Value::Cart(ServerCart { token, cart, .. })) = c.storage.get(SERVER_CART_KEY) else {
             return;
         };
         let went_back = matches!(&c.stored_newest, Some((old_token, old)) if old_token == token && cart.version < *old);

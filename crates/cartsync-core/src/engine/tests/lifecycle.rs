@@ -216,12 +216,7 @@ fn other_tabs_changes_arrive_through_storage() {
             merged: false,
         })
     };
-    let cart = |t: &str, v, q| {
-        StorageChange::ServerCartChanged(ServerCart {
-            token: t.into(),
-            cart: cart_at(v, &[("q", q)]),
-        })
-    };
+    let cart = |t: &str, v, q| StorageChange::ServerCartChanged(ServerCart::new(t.into(), cart_at(v, &[("q", q)])));
     other.on_storage(token("tok-9", 2), 9);
     other.on_storage(cart("tok-9", 3, 2), 9);
     assert_eq!(other.view().cart.lines[0].quantity, 2);
@@ -299,4 +294,36 @@ fn an_auth_failure_keeps_every_mutation_and_retries() {
         let (_, sent) = batch(&e.retry_now(4)).expect("new credentials: retry at once");
         assert_eq!(sent.len(), 2);
     }
+}
+
+#[test]
+fn another_tab_never_counts_an_acknowledged_change_twice() {
+    // The leader writes the new cart, then removes what it acknowledged:
+    // two storage events. Between them the other tab would show the cart
+    // (which holds the add) plus its outbox (which still holds it): 2.
+    let (mut leader_tab, mut rng) = leader(1, &[]);
+    let a = issue(&mut leader_tab, Command::add("a", 1), 1, &mut rng).unwrap();
+    let Action::PersistMutation(record) = a[0].clone() else {
+        panic!()
+    };
+    let (mut other, _) = Engine::restore(Config::default(), leader_tab.persisted(), 1);
+    assert_eq!(other.view().cart.lines[0].quantity, 1);
+    let (req, sent) = batch(&a).unwrap();
+    let res = vec![result(sent[0].id, MutationStatus::Applied, 2, None)];
+    let a = leader_tab.on_response(req, ok_response(cart_at(2, &[("a", 1)]), res), 2, &mut rng);
+    let Some(Action::PersistServerCart(written)) =
+        a.iter().find(|a| matches!(a, Action::PersistServerCart(_))).cloned()
+    else {
+        panic!("{a:?}")
+    };
+    assert_eq!(written.acked, vec![record.mutation.id]);
+    other.on_storage(StorageChange::ServerCartChanged(written), 3);
+    assert_eq!(
+        other.view().cart.lines[0].quantity,
+        1,
+        "the cart's add, not the outbox's too"
+    );
+    assert!(other.pending().is_empty());
+    other.on_storage(StorageChange::MutationRemoved(record.mutation.id), 4);
+    assert_eq!(other.view().cart.lines[0].quantity, 1);
 }

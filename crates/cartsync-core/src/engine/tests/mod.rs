@@ -87,10 +87,7 @@ fn stored(token: &str, cart: CartView, pending: Vec<StoredMutation>) -> Persiste
             generation: 1,
             merged: false,
         },
-        server_cart: Some(ServerCart {
-            token: token.into(),
-            cart,
-        }),
+        server_cart: Some(ServerCart::new(token.into(), cart)),
         pending,
         ..Persisted::default()
     }
@@ -416,10 +413,7 @@ fn a_late_answer_never_resurrects_a_removed_line() {
     let (req, sent) = batch(&a).unwrap();
     e.on_timer(e.config().request_timeout_ms, &mut rng);
     // A newer answer (via another request) already removed the line...
-    let newer = ServerCart {
-        token: T.into(),
-        cart: cart_at(6, &[]),
-    };
+    let newer = ServerCart::new(T.into(), cart_at(6, &[]));
     e.on_storage(StorageChange::ServerCartChanged(newer), 20_000);
     // ...then the old request answers with an older cart.
     let stale = ok_response(cart_at(5, &[("a", 1)]), vec![]);
