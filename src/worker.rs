@@ -4,12 +4,14 @@
 //! ([`crate::idb`]) when no tab does.
 //!
 //! It takes the same flush lock as the pages (a Web Lock named like
-//! theirs; taken only if free: a tab holding it is sending already) and
+//! theirs; taken only if free: a tab holding it is sending already;
+//! without Web Locks it sends nothing, the pages do) and
 //! carries out the rounds of the core's `WorkerFlush`, which decides
 //! everything else: the page's engine restored from the copy sends the
 //! pending mutations with their ids and base versions (a page sending the
-//! same mutation again gets `duplicate`), only to the cart they were
-//! issued for (the worker never opens a cart); its writes go to the copy,
+//! same mutation again gets `duplicate`), making the cart if the first adds
+//! were made offline (a tab takes in what the worker did before it leads,
+//! `tabs.rs`, so the pages go on with that cart); its writes go to the copy,
 //! with one marker per settled mutation (`handoff::WORKER_SETTLED_PREFIX`)
 //! for the pages to take in, announced on the `cartsync` BroadcastChannel;
 //! a failed send ends the flush with a rejection (the worker may be
