@@ -172,12 +172,12 @@ async fn copy_all(hub: &Shared, db: &IdbDatabase) -> Result<(), JsValue> {
     idb::write(db, &writes).await
 }
 
-/// Takes in what the worker settled, then deletes its markers.
+/// Takes in what the worker settled, then deletes its markers. A copy
+/// that cannot be read is taken as empty (the engine may be waiting for it
+/// to lead).
 pub async fn absorb(hub: &Shared, db: &IdbDatabase) {
     let prefix = hub.borrow().storage.prefix().to_string();
-    let Ok(entries) = idb::entries(db, &prefix).await else {
-        return;
-    };
+    let entries = idb::entries(db, &prefix).await.unwrap_or_default();
     let marker = [prefix.as_str(), WORKER_SETTLED_PREFIX].concat();
     let mut settled = Vec::new();
     let mut markers = Vec::new();

@@ -214,6 +214,19 @@ impl Hub {
                 let storage = self.storage.read_all();
                 return self.engine.leadership_gained(storage, now());
             }
+            Action::ReadWorkerCopy => {
+                let Some(db) = self.mirror.db() else {
+                    // No copy (no IndexedDB, or not open yet): nothing to take in.
+                    return self.engine.absorb_worker(Default::default(), Vec::new(), now());
+                };
+                let this = self.this.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(hub) = this.upgrade() {
+                        crate::handoff::absorb(&hub, &db).await;
+                    }
+                });
+                Ok(())
+            }
             Action::ReadCart => {
                 let stored = self.storage.read_all();
                 return self.engine.cart_read(stored, now());

@@ -188,22 +188,9 @@ fn request_lock(hub: &Shared, navigator: &web_sys::Navigator) {
             return Promise::resolve(&JsValue::UNDEFINED).into();
         }
         let held = Promise::new(&mut |resolve, _| h.tabs.release = Some(resolve));
-        // A service worker may have held the lock until now: what it did
-        // (a cart it made for adds made offline, what it settled) is taken
-        // in before this tab leads, or this tab would make a second cart.
-        let db = h.mirror.db();
-        drop(h);
-        let this = Rc::downgrade(&hub);
-        wasm_bindgen_futures::spawn_local(async move {
-            if let (Some(db), Some(hub)) = (db, this.upgrade()) {
-                crate::handoff::absorb(&hub, &db).await;
-            }
-            with_hub(&this, |h| {
-                let storage = h.storage.read_all();
-                let actions = h.engine.leadership_gained(storage, now());
-                h.run(actions);
-            });
-        });
+        // The engine leads once what a service worker did is taken in.
+        let actions = h.engine.lock_granted();
+        h.run(actions);
         held.into()
     });
     let request = navigator.locks().request(&name, granted.unchecked_ref());

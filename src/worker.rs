@@ -11,7 +11,7 @@
 //! pending mutations with their ids and base versions (a page sending the
 //! same mutation again gets `duplicate`), making the cart if the first adds
 //! were made offline (a tab takes in what the worker did before it leads,
-//! `tabs.rs`, so the pages go on with that cart); its writes go to the copy,
+//! `Engine::lock_granted`, so the pages go on with that cart); its writes go to the copy,
 //! with one marker per settled mutation (`handoff::WORKER_SETTLED_PREFIX`)
 //! for the pages to take in, announced on the `cartsync` BroadcastChannel;
 //! a failed send ends the flush with a rejection (the worker may be

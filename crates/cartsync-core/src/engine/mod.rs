@@ -215,6 +215,9 @@ pub struct Engine {
     shipping_notice: Option<(String, crate::shipping::ShippingReason)>,
     /// Storage faults (see `faults.rs`).
     faults: faults::Faults,
+    /// The flush lock was granted: this tab leads once the worker's copy is
+    /// taken in ([`Action::ReadWorkerCopy`]).
+    lead_after_copy: bool,
     /// Cart moves waiting for [`Action::ReadCart`] (see `moves.rs`).
     moves: moves::Moves,
 }
@@ -263,6 +266,7 @@ impl Engine {
             lease: None,
             shipping_notice: None,
             moves: moves::Moves::default(),
+            lead_after_copy: false,
             faults: faults::Faults::default(),
         };
         let mut actions = Vec::new();

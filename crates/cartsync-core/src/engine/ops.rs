@@ -405,7 +405,10 @@ impl Engine {
                 // The shopper confirms the revalidated cart: a new attempt.
                 self.forget_checkout_key(&op, actions);
                 if self.token == op.cart {
-                    self.adopt(rejected.cart, true, actions);
+                    // Written by the leader only (only leaders write server
+                    // carts, so that the stored one never goes back).
+                    let leader = self.leader;
+                    self.adopt(rejected.cart, leader, actions);
                 }
                 self.settle_op(op.id, Outcome::Problems(rejected.problems), actions);
             }

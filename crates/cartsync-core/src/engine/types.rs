@@ -529,6 +529,11 @@ pub enum Action {
     /// Read every record now and call `Engine::storage_read` with them
     /// (to find out whether storage was cleared under this page).
     ReadStorage,
+    /// Read the service worker's copy (IndexedDB) and call
+    /// `Engine::absorb_worker` with it (with nothing if there is no copy):
+    /// the flush lock was granted, and what a worker did while it held the
+    /// lock is taken in before this tab leads.
+    ReadWorkerCopy,
     /// Read every record now and call `Engine::cart_read` with them, before
     /// anything else (the engine is about to move to another cart, see
     /// `moves.rs`).

@@ -26,6 +26,16 @@ pub enum WorkerSettled {
 }
 
 impl Engine {
+    /// The flush lock (a Web Lock) was granted to this tab. A service
+    /// worker may have held it until now: what it did (a cart it made for
+    /// adds made offline, what it settled) is taken in first
+    /// ([`Action::ReadWorkerCopy`]), then this tab leads ([`Action::Lead`]
+    /// from `absorb_worker`); otherwise it would make a second cart.
+    pub fn lock_granted(&mut self) -> Vec<Action> {
+        self.lead_after_copy = true;
+        vec![Action::ReadWorkerCopy]
+    }
+
     /// Whether a page should ask its service worker to send what is pending
     /// (Background Sync): something is pending that this page may not get
     /// to send (it is offline or hidden, or sending failed). Asked once per
@@ -88,6 +98,9 @@ impl Engine {
             }
         }
         self.finish(now, &mut actions);
+        if core::mem::take(&mut self.lead_after_copy) {
+            actions.push(Action::Lead);
+        }
         actions
     }
 }

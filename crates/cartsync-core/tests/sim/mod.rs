@@ -207,12 +207,10 @@ fn open_tab(w: &mut World, client: usize, slot: usize) {
 }
 
 fn take_lead(w: &mut World, a: Addr) {
-    // What a service worker did while it held the lock, first.
-    worker::absorb(w, a);
     w.clients[a.client].leader = Some(a.tab);
-    let storage = w.read_storage(a.client);
-    w.log(|| format!("c{}t{} leads", a.client, a.tab));
-    w.call(a, |e, _, now| e.leadership_gained(storage, now));
+    w.log(|| format!("c{}t{} gets the lock", a.client, a.tab));
+    // The engine reads the worker's copy, then asks to lead.
+    w.call(a, |e, _, _| e.lock_granted());
 }
 
 /// Closes a tab: gracefully (`close()`, which gives a lease up) or not

@@ -23,6 +23,7 @@ pub fn short(action: &Action) -> String {
         Action::RequestBackgroundFlush => "asks for a background flush".into(),
         Action::ReadStorage => "reads storage".into(),
         Action::ReadCart => "reads the cart".into(),
+        Action::ReadWorkerCopy => "reads the worker's copy".into(),
         Action::StepDown => "steps down for good".into(),
         Action::Send(r) => {
             let id = r.id.0;

@@ -376,7 +376,7 @@ impl World {
                 Action::RemoveLease => self.write_lease(a, None),
                 Action::Lead => {
                     let storage = self.read_storage(a.client);
-                    self.log(|| format!("c{}t{} leads by the lease", a.client, a.tab));
+                    self.log(|| format!("c{}t{} leads", a.client, a.tab));
                     self.call(a, |e, _, now| e.leadership_gained(storage, now));
                 }
                 Action::Send(request) => {
@@ -426,6 +426,7 @@ impl World {
                 Action::Settle { op, outcome } => self.settled(a, op, outcome),
                 // Storage here is never cleared under a tab: the read finds
                 // it whole (a write-back would be a false alarm).
+                Action::ReadWorkerCopy => super::worker::absorb(self, a),
                 Action::ReadCart => {
                     let stored = self.read_storage(a.client);
                     self.call(a, |e, _, now| e.cart_read(stored, now));

@@ -187,3 +187,25 @@ fn a_page_tells_once_of_a_refusal_the_worker_settled_for_another_tab() {
     let again = e.absorb_worker(Persisted::default(), marker(), 4);
     assert!(events(&again).is_empty(), "heard twice, told once");
 }
+
+#[test]
+fn a_tab_granted_the_lock_takes_in_what_the_worker_did_before_it_leads() {
+    // The worker held the lock and made the cart for adds made offline; the
+    // tab that gets the lock next must go on with that cart, not make one.
+    let mut rng = SplitMix64(12);
+    let record = pending(Command::add("a", 1), 1, &mut rng);
+    let mine = Persisted {
+        pending: vec![record.clone()],
+        ..Persisted::default()
+    };
+    let (mut e, _) = Engine::restore(Config::default(), mine, 2);
+    assert_eq!(e.lock_granted(), vec![Action::ReadWorkerCopy], "the copy first");
+    let worker = stored(T, cart_at(1, &[("a", 1)]), vec![]);
+    let a = e.absorb_worker(worker, vec![WorkerSettled::Acknowledged(record.mutation.id)], 3);
+    assert_eq!(a.last(), Some(&Action::Lead), "then it leads: {a:?}");
+    assert_eq!(e.token(), Some(T));
+    assert!(e.pending().is_empty());
+    // Taken in again later (the worker's announcement): no second lead.
+    let a = e.absorb_worker(Persisted::default(), Vec::new(), 4);
+    assert!(!a.contains(&Action::Lead));
+}
