@@ -34,8 +34,8 @@
 
 use super::codes;
 use super::types::{
-    mutation_key, Action, Event, Outcome, Persisted, ServerCart, TokenRecord, Unreadable, UnreadableRecord,
-    CHECKOUT_KEY, MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
+    mutation_key, Action, Event, Outcome, Persisted, ServerCart, Unreadable, UnreadableRecord, CHECKOUT_KEY,
+    MUTATION_KEY_PREFIX, SERVER_CART_KEY, TOKEN_KEY,
 };
 use super::Engine;
 use crate::error::ErrorBody;
@@ -194,11 +194,7 @@ impl Engine {
     }
 
     fn token_record(&self) -> Action {
-        Action::PersistToken(TokenRecord {
-            token: self.token.clone(),
-            generation: self.generation,
-            merged: self.waiting_for_token,
-        })
+        Action::PersistToken(self.held_token())
     }
 
     /// Another tab runs a newer cartsync: this page steps aside for good.

@@ -251,8 +251,7 @@ impl Engine {
             }
             // Told to every tab once storage is read (`moves.rs`).
             "cart_merged" => {
-                self.waiting_for_token = true;
-                self.moves.merged = Some(token);
+                self.merged(token);
             }
             // About the request's credentials, not its mutations: keep them
             // all and retry with backoff (or at once when another tab signs

@@ -283,11 +283,7 @@ impl Engine {
     /// the returned actions are carried out).
     pub fn persisted(&self) -> Persisted {
         Persisted {
-            token: TokenRecord {
-                token: self.token.clone(),
-                generation: self.generation,
-                merged: self.waiting_for_token,
-            },
+            token: self.held_token(),
             server_cart: self
                 .token
                 .clone()

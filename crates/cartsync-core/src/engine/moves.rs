@@ -51,7 +51,7 @@ pub(super) struct Moves {
     /// A sign-out: leave an account's cart.
     leaving: bool,
     /// This cart answered `cart_merged`: every tab is to wait for a sign-in.
-    pub(super) merged: Option<String>,
+    merged: Option<String>,
     /// Sign-ins' attaches answered: the account cart is taken.
     attached: Vec<(OpId, AttachResponse)>,
 }
@@ -67,6 +67,13 @@ impl Engine {
     /// asks for the read).
     pub(super) fn created(&mut self, response: CreateCartResponse, op: Option<OpId>) {
         self.moves.created.push(Created { response, op });
+    }
+
+    /// The cart `token` answered `cart_merged`: this tab waits for a
+    /// sign-in, and every tab is told once storage is read.
+    pub(super) fn merged(&mut self, token: String) {
+        self.waiting_for_token = true;
+        self.moves.merged = Some(token);
     }
 
     /// Sign-in's attach was answered: the account cart is taken once

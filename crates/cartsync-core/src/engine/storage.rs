@@ -58,14 +58,24 @@ impl Engine {
     /// this tab holds. Returns whether the token, or whether it waits for a
     /// sign-in (`merged`), changed.
     pub(super) fn take_token(&mut self, record: TokenRecord) -> bool {
-        let mine = TokenRecord {
+        if !record.supersedes(&self.held_token()) {
+            return false;
+        }
+        self.hold_token(record)
+    }
+
+    /// The token record this tab holds (what it would write).
+    pub(super) fn held_token(&self) -> TokenRecord {
+        TokenRecord {
             token: self.token.clone(),
             generation: self.generation,
             merged: self.waiting_for_token,
-        };
-        if !record.supersedes(&mine) {
-            return false;
         }
+    }
+
+    /// Holds `record` from now on; whether the token, or whether it waits
+    /// for a sign-in, changed.
+    fn hold_token(&mut self, record: TokenRecord) -> bool {
         self.generation = record.generation;
         let waiting = self.waiting_for_token;
         let switched = self.switch_token(record.token);
@@ -84,10 +94,7 @@ impl Engine {
             self.generation = self.generation.max(record.generation);
             return false;
         }
-        self.generation = record.generation;
-        self.switch_token(record.token);
-        self.waiting_for_token = record.merged && self.token.is_some();
-        true
+        self.hold_token(record)
     }
 
     /// The current cart answered `cart_merged`: this tab, and through the
@@ -95,11 +102,7 @@ impl Engine {
     pub(super) fn merged_away(&mut self) -> Action {
         self.generation += 1;
         self.waiting_for_token = true;
-        Action::PersistToken(TokenRecord {
-            token: self.token.clone(),
-            generation: self.generation,
-            merged: true,
-        })
+        Action::PersistToken(self.held_token())
     }
 
     /// This tab moves to another cart (or to none): returns the write.
